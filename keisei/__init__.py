@@ -1,0 +1,3 @@
+"""Keisei: a deep reinforcement learning trainer for Shogi."""
+
+__version__ = "0.1.0"

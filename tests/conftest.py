@@ -1,0 +1,3 @@
+import os
+
+os.environ.setdefault("KEISEI_TEST", "1")
