@@ -1,0 +1,245 @@
+"""Keisei's typed configuration schema (pydantic v2), presets and `--set` overrides.
+
+Every attribute any component reads is declared here with a default; unknown keys are errors naming their
+dotted path. Layering: defaults <- preset (keisei/presets/NAME.toml) <- config file (TOML) <- overrides.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from keisei.errors import KeiseiError
+
+PRESETS = ("tiny", "small", "base")
+
+
+class ConfigError(KeiseiError, ValueError):
+    """A config problem; the message names the dotted field path."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class EnvConfig(_Section):
+    num_envs: int = Field(16, ge=1, le=65536, description="parallel self-play games per rollout")
+    max_plies: int = Field(256, ge=2, le=10000, description="plies after which a game is truncated")
+    openings: list[str] = Field(default_factory=list, description="SFENs or USI move sequences")
+    impasse_points: Literal[24, 27] = Field(27, description="entering-king declaration rule")
+
+
+class ModelConfig(_Section):
+    name: str = Field("resnet", description="registered model name")
+    blocks: int = Field(4, ge=1, le=64)
+    channels: int = Field(64, ge=8, le=1024)
+    se: bool = Field(True, description="squeeze-and-excitation in residual blocks")
+    se_ratio: int = Field(4, ge=1, le=64)
+    value_hidden: int = Field(128, ge=8, le=4096)
+
+
+class TrainingConfig(_Section):
+    total_timesteps: int = Field(1_000_000, ge=1)
+    num_steps: int = Field(32, ge=1, description="rollout length per env; rollout = num_steps * num_envs")
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
+    lr_schedule: Literal["constant", "linear", "cosine"] = "linear"
+    gamma: float = Field(1.0, ge=0.0, le=1.0)
+    gae_lambda: float = Field(0.95, ge=0.0, le=1.0)
+    update_epochs: int = Field(4, ge=1, le=100)
+    num_minibatches: int = Field(4, ge=1)
+    clip_coef: float = Field(0.2, gt=0.0, le=10.0)
+    clip_vloss: bool = True
+    vf_coef: float = Field(0.5, ge=0.0)
+    ent_coef: float = Field(0.01, ge=0.0)
+    max_grad_norm: float = Field(0.5, gt=0.0)
+    target_kl: float | None = Field(None, gt=0.0)
+    norm_adv: bool = True
+    weight_decay: float = Field(0.0, ge=0.0)
+    seed: int = Field(1, ge=0)
+    deterministic: bool = Field(False, description="torch deterministic algorithms (bit-exact resume on CPU)")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    torch_threads: int = Field(0, ge=0, description="0 = torch default")
+    amp: Literal["off", "bf16", "fp16"] = Field("off", description="mixed precision on CUDA only")
+    compile: bool = False
+    checkpoint_interval_timesteps: int = Field(50_000, ge=1)
+    keep_checkpoints: int = Field(5, ge=1)
+    max_wall_seconds: float = Field(0.0, ge=0.0, description="stop (and checkpoint) after this long; 0 = no limit")
+
+
+class EvaluationConfig(_Section):
+    enable_periodic_evaluation: bool = True
+    interval_timesteps: int = Field(50_000, ge=1)
+    num_games: int = Field(20, ge=2)
+    strategy: Literal["single_opponent", "tournament", "ladder", "benchmark", "custom"] = "custom"
+    opponents: list[str] = Field(default_factory=lambda: ["random", "greedy"])
+    engines: dict[str, str] = Field(default_factory=dict, description="named engine specs, e.g. fsf0 = 'usi:...'")
+    max_in_flight: int = Field(1, ge=1, le=16)
+    max_plies: int = Field(256, ge=2, le=10000)
+    opening_suite: str = Field("v1", description="versioned opening suite for colour-balanced pairs")
+    deterministic: bool = Field(False, description="agent plays argmax instead of sampling")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    engine_move_timeout: float = Field(10.0, gt=0.0)
+    engine_start_timeout: float = Field(15.0, gt=0.0)
+    save_games: bool = False
+    anchor: str = "random"
+    anchor_elo: dict[str, float] = Field(default_factory=dict)
+    elo0: float = 0.0
+    elo1: float = 10.0
+    sprt_alpha: float = Field(0.05, gt=0.0, lt=0.5)
+    sprt_beta: float = Field(0.05, gt=0.0, lt=0.5)
+    pool_size: int = Field(10, ge=1)
+    pool_keep_best: int = Field(3, ge=0)
+    pool_sampling: Literal["uniform", "recent", "rating"] = "recent"
+    weight_cache_entries: int = Field(8, ge=1)
+    weight_cache_bytes: int = Field(512 * 1024 * 1024, ge=1)
+
+
+class ParallelConfig(_Section):
+    enabled: bool = False
+    num_workers: int = Field(2, ge=1)
+    sync_interval_updates: int = Field(1, ge=1)
+
+
+class LoggingConfig(_Section):
+    run_root: str = "runs"
+    run_name: str = Field("", description="empty = timestamped name")
+    tensorboard: bool = True
+    wandb: bool = False
+    wandb_project: str = "keisei"
+    log_interval_updates: int = Field(1, ge=1)
+    save_selfplay_games_every: int = Field(0, ge=0, description="save every Nth finished self-play game; 0 = off")
+    game_format: Literal["kif", "csa", "usi"] = "kif"
+
+
+class DisplayConfig(_Section):
+    mode: Literal["auto", "rich", "plain"] = "auto"
+    refresh_seconds: float = Field(1.0, gt=0.0)
+    log_every_seconds: float = Field(10.0, gt=0.0)
+
+
+class KeiseiConfig(_Section):
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    display: DisplayConfig = Field(default_factory=DisplayConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(_drop_none(self.to_dict()))
+
+
+def _drop_none(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    return d
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "<root>"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{path}: {msg}")
+    return f"invalid config ({source}): " + "; ".join(parts)
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def preset_dict(name: str) -> dict:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    text = resources.files("keisei").joinpath("presets", f"{name}.toml").read_text()
+    return tomllib.loads(text)
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw  # a bare string such as cuda or usi:/path?x=1
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} must look like section.key=value")
+    key, raw = item.split("=", 1)
+    path = [p for p in key.strip().split(".")]
+    if len(path) < 2 or not all(path):
+        raise ConfigError(f"override key {key!r} must be a dotted path like training.learning_rate")
+    return path, _parse_value(raw.strip())
+
+
+def _apply_override(data: dict, path: list[str], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {'.'.join(path)}: {part} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def load_config(
+    path: str | Path | None = None,
+    preset: str | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> KeiseiConfig:
+    """Build a validated config from optional preset, TOML file and `a.b=value` overrides (in that order)."""
+    data: dict = preset_dict(preset) if preset else {}
+    source = f"preset {preset}" if preset else "defaults"
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            file_data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        data = _deep_merge(data, file_data)
+        source = str(p)
+    items = overrides.items() if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
+    for key, value in items:
+        key_path = key.split(".") if isinstance(key, str) else key
+        _apply_override(data, key_path, value)
+    if overrides:
+        source += " + overrides"
+    try:
+        return KeiseiConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source)) from None
+
+
+def config_from_dict(data: dict, source: str = "checkpoint") -> KeiseiConfig:
+    try:
+        return KeiseiConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source)) from None
+
+
+def save_config(cfg: KeiseiConfig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(cfg.to_toml())
+    tmp.replace(path)
+    return path
