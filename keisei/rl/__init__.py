@@ -1,0 +1,18 @@
+"""Reinforcement learning: rollout storage, negamax GAE and the PPO learner."""
+
+from keisei.rl.buffer import RolloutBuffer
+from keisei.rl.gae import compute_gae
+from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
+from keisei.rl.ppo import PPOLearner
+from keisei.rl.schedule import lr_lambda
+
+__all__ = [
+    "PPOLearner",
+    "PPOLosses",
+    "RolloutBuffer",
+    "compute_gae",
+    "explained_variance",
+    "lr_lambda",
+    "normalize_advantages",
+    "ppo_losses",
+]

@@ -1,0 +1,154 @@
+"""PPO learner: clipped surrogate, optional value clipping, entropy bonus, target-KL early stop, AMP on CUDA.
+
+The learner only calls the (possibly compiled / DDP-wrapped) model's forward(); masking and log-probs are
+applied here with keisei.models.masking, so wrappers keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+from keisei.config import TrainingConfig
+from keisei.models.masking import check_actions_legal, check_legal_mask, log_prob_and_entropy
+from keisei.rl.buffer import RolloutBuffer
+from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
+from keisei.rl.schedule import lr_lambda
+
+log = logging.getLogger(__name__)
+
+_STEP_METRICS = (
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "old_approx_kl",
+    "approx_kl",
+    "clipfrac",
+    "grad_norm",
+)
+_KL = _STEP_METRICS.index("approx_kl")
+_STATE_KEYS = ("optimizer", "scheduler", "scaler", "generator")
+
+
+class PPOLearner:
+    """Owns the optimizer (Adam), the LR scheduler (per optimizer step), the AMP scaler and the minibatch RNG."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        cfg: TrainingConfig,
+        total_updates: int,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if total_updates < 1:
+            raise ValueError(f"total_updates must be >= 1, got {total_updates}")
+        self.model, self.cfg = model, cfg
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.amp_dtype = self._resolve_amp(cfg.amp)
+        self.total_steps = total_updates * cfg.update_epochs * cfg.num_minibatches
+        self.optimizer = torch.optim.Adam(
+            model.parameters(), lr=cfg.learning_rate, eps=1e-5, weight_decay=cfg.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_lambda(cfg.lr_schedule, self.total_steps)
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+
+    def _resolve_amp(self, amp: str) -> torch.dtype | None:
+        if amp == "off":
+            return None
+        if self.device.type != "cuda":
+            log.warning(
+                "training.amp=%s ignored: mixed precision is only used on CUDA (device is %s)",
+                amp,
+                self.device,
+            )
+            return None
+        return torch.bfloat16 if amp == "bf16" else torch.float16
+
+    def _optimizer_step(self, mb: dict[str, torch.Tensor]) -> list[float]:
+        cfg = self.cfg
+        check_legal_mask(mb["masks"], mb["masks"].shape[-1])
+        check_actions_legal(mb["masks"], mb["actions"])
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            logits, new_value = self.model(mb["obs"])
+        new_logprob, entropy = log_prob_and_entropy(logits, mb["masks"], mb["actions"])
+        adv = normalize_advantages(mb["advantages"]) if cfg.norm_adv else mb["advantages"]
+        out: PPOLosses = ppo_losses(
+            new_logprob,
+            mb["logprobs"],
+            adv,
+            new_value.float(),
+            mb["values"],
+            mb["returns"],
+            entropy,
+            cfg.clip_coef,
+            cfg.clip_vloss,
+            cfg.vf_coef,
+            cfg.ent_coef,
+        )
+        if not bool(torch.isfinite(out.loss)):
+            raise FloatingPointError(f"PPO loss is not finite ({float(out.loss)}); training diverged")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(out.loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        stats = [out.policy_loss, out.value_loss, out.entropy, out.old_approx_kl, out.approx_kl, out.clipfrac]
+        return torch.stack([s.detach().float() for s in stats] + [grad_norm.float()]).tolist()
+
+    def update(self, buffer: RolloutBuffer) -> dict[str, float]:
+        """Run up to update_epochs epochs of minibatch PPO on `buffer`; returns CleanRL-named metrics."""
+        cfg = self.cfg
+        lr = self.optimizer.param_groups[0]["lr"]
+        rows: list[list[float]] = []
+        epochs_run = 0
+        self.model.train()
+        try:
+            for _ in range(cfg.update_epochs):
+                epoch_rows = [
+                    self._optimizer_step(mb) for mb in buffer.minibatches(cfg.num_minibatches, self.generator)
+                ]
+                rows += epoch_rows
+                epochs_run += 1
+                epoch_kl = sum(r[_KL] for r in epoch_rows) / len(epoch_rows)
+                if cfg.target_kl is not None and epoch_kl > cfg.target_kl:
+                    break
+        finally:
+            self.model.eval()
+        # an early stop skips optimizer steps: advance the schedule so LR keeps tracking the update count
+        for _ in range((cfg.update_epochs - epochs_run) * cfg.num_minibatches):
+            self.scheduler.step()
+        means = [sum(col) / len(col) for col in zip(*rows)]
+        metrics = {f"losses/{name}": value for name, value in zip(_STEP_METRICS, means)}
+        metrics["losses/explained_variance"] = explained_variance(
+            buffer.values.flatten(), buffer.returns.flatten()
+        )
+        metrics["charts/learning_rate"] = lr
+        metrics["ppo/epochs_run"] = float(epochs_run)
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, scheduler, scaler and minibatch-generator states (weights_only-safe)."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        missing = [k for k in _STATE_KEYS if k not in state]
+        if missing:
+            raise ValueError(f"PPOLearner state is missing: {', '.join(missing)}")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.generator.set_state(state["generator"].cpu())
