@@ -38,15 +38,15 @@ class StepResult:
     infos: dict[int, dict]
 
 
-def parse_opening(opening: str, max_plies: int = 512) -> Game:
+def parse_opening(opening: str, max_plies: int = 512, impasse_points: int = 27) -> Game:
     """An opening (an SFEN, or space-separated USI moves from the start position) as a running Game."""
     if not isinstance(opening, str) or not opening.strip():
         raise ValueError(f"opening {opening!r}: expected an SFEN or USI moves from startpos")
     try:
         if "/" in opening:
-            game = Game(opening, max_plies=max_plies)
+            game = Game(opening, max_plies=max_plies, impasse_points=impasse_points)
         else:
-            game = Game(max_plies=max_plies)
+            game = Game(max_plies=max_plies, impasse_points=impasse_points)
             for usi in opening.split():
                 game.push_usi(usi)
     except ValueError as exc:
@@ -71,6 +71,7 @@ class VecEnv:
         seed: int | None = None,
         openings: list[str] | None = None,
         feature_set: str = DEFAULT_FEATURE_SET,
+        impasse_points: int = 27,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -78,12 +79,13 @@ class VecEnv:
         self._features.check()
         self.num_envs = num_envs
         self.max_plies = max_plies
+        self._impasse_points = impasse_points
         if openings is None:
-            self._openings = [Game(max_plies=max_plies)]
+            self._openings = [Game(max_plies=max_plies, impasse_points=impasse_points)]
         else:
             if isinstance(openings, str) or len(openings) == 0:
                 raise ValueError("openings must be a non-empty list of SFEN strings or USI move sequences")
-            self._openings = [parse_opening(o, max_plies) for o in openings]
+            self._openings = [parse_opening(o, max_plies, impasse_points) for o in openings]
         self._draw_openings = openings is not None and len(self._openings) > 1
         self._rng = np.random.default_rng(seed)
         n = num_envs
@@ -105,6 +107,39 @@ class VecEnv:
     def games(self) -> tuple[Game, ...]:
         """The current games (read only by convention; empty before ``reset``)."""
         return tuple(self._games)
+
+    def state_dict(self) -> dict:
+        """Plain-python state (each game's start SFEN and moves, the RNG) for an exact resume."""
+        return {
+            "num_envs": self.num_envs,
+            "games": [{"start_sfen": g.start_sfen, "moves": list(g.moves)} for g in self._games],
+            "rng": self._rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Restore games in progress and the RNG saved by ``state_dict``; returns (obs, mask) like ``reset``."""
+        if state.get("num_envs") != self.num_envs or len(state.get("games", ())) != self.num_envs:
+            raise ValueError(f"env state is for {state.get('num_envs')} envs, this VecEnv has {self.num_envs}")
+        games = []
+        for i, saved in enumerate(state["games"]):
+            game = Game(saved["start_sfen"], max_plies=self.max_plies, impasse_points=self._impasse_points)
+            try:
+                for usi in saved["moves"]:
+                    game.push_usi(usi)
+            except ValueError as exc:
+                raise ValueError(f"env state, env {i}: {exc}") from exc
+            if game.result is not None:
+                raise ValueError(f"env state, env {i}: the saved game is already over")
+            games.append(game)
+        self._rng.bit_generator.state = state["rng"]
+        self._games = games
+        self._features.check()
+        for game, views in zip(self._games, self._views):
+            self._features.write(game._board, *views)
+        self._final_obs.fill(0.0)
+        self._final_rows = []
+        self._refresh_masks()
+        return self._obs, self._mask
 
     def _new_game(self) -> Game:
         if self._draw_openings:
