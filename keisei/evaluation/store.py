@@ -1,0 +1,240 @@
+"""The game store: every evaluation game and the agent's rating snapshots in one SQLite file (WAL mode).
+
+One transaction per recorded game. A ``GameStore`` may be shared by threads (one connection behind a lock);
+several processes may open the same file (WAL plus a busy timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+RESULTS = ("black", "white", "draw", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS games (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp REAL NOT NULL,
+    black TEXT NOT NULL,
+    white TEXT NOT NULL,
+    result TEXT NOT NULL CHECK (result IN ('black', 'white', 'draw', 'error')),
+    reason TEXT NOT NULL,
+    plies INTEGER NOT NULL,
+    opening TEXT,
+    evaluation_id TEXT,
+    black_version INTEGER,
+    white_version INTEGER,
+    timestep INTEGER,
+    extra_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS games_black ON games (black);
+CREATE INDEX IF NOT EXISTS games_white ON games (white);
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp REAL NOT NULL,
+    player TEXT NOT NULL,
+    timestep INTEGER NOT NULL,
+    elo REAL NOT NULL,
+    low REAL,
+    high REAL
+);
+CREATE INDEX IF NOT EXISTS ratings_player ON ratings (player, timestep);
+"""
+
+_GAME_COLUMNS = (
+    "id, timestamp, black, white, result, reason, plies, opening, evaluation_id, "
+    "black_version, white_version, timestep, extra_json"
+)
+
+
+@dataclass(frozen=True)
+class GameRow:
+    """One stored game; ``result`` is the winner's colour, "draw" or "error"."""
+
+    id: int
+    timestamp: float
+    black: str
+    white: str
+    result: str
+    reason: str
+    plies: int
+    opening: str | None
+    evaluation_id: str | None
+    black_version: int | None
+    white_version: int | None
+    timestep: int | None
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RatingPoint:
+    """A rating snapshot of ``player`` at training ``timestep`` (``low``/``high``: 95% interval or None)."""
+
+    player: str
+    timestep: int
+    elo: float
+    low: float | None
+    high: float | None
+    timestamp: float
+
+
+class GameStore:
+    """A SQLite game store at ``path`` (created with its tables when missing); a context manager."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise ValueError(f"game store {self.path}: cannot open ({exc})") from None
+        try:
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise sqlite3.OperationalError(f"journal_mode is {mode!r}, WAL was refused")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise ValueError(f"game store {self.path}: cannot open ({exc})") from None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return self._conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+    def record_game(
+        self,
+        *,
+        black: str,
+        white: str,
+        result: str,
+        reason: str,
+        plies: int,
+        opening: str | None = None,
+        evaluation_id: str | None = None,
+        black_version: int | None = None,
+        white_version: int | None = None,
+        timestep: int | None = None,
+        extra: dict[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> int:
+        """Store one game in its own transaction; -> its id. ValueError naming a bad field."""
+        for field, value in (("black", black), ("white", white), ("reason", reason)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"record_game: {field} must be a non-empty string, got {value!r}")
+        if result not in RESULTS:
+            raise ValueError(f"record_game: result must be one of {RESULTS}, got {result!r}")
+        plies = _non_negative_int("record_game", "plies", plies)
+        if timestep is not None:
+            timestep = _non_negative_int("record_game", "timestep", timestep)
+        try:
+            extra_json = json.dumps(extra or {}, sort_keys=True)
+        except TypeError as exc:
+            raise ValueError(f"record_game: extra must be JSON-serialisable ({exc})") from None
+        row = (
+            time.time() if timestamp is None else timestamp, black, white, result, reason, plies, opening,
+            evaluation_id, black_version, white_version, timestep, extra_json,
+        )
+        with self._lock, self._transaction():
+            cursor = self._conn.execute(
+                f"INSERT INTO games ({_GAME_COLUMNS.removeprefix('id, ')}) VALUES ({', '.join('?' * 12)})", row
+            )
+            return int(cursor.lastrowid)
+
+    def games(self, player: str | None = None) -> list[GameRow]:
+        """All games in insertion order, or those where ``player`` had either colour."""
+        query = f"SELECT {_GAME_COLUMNS} FROM games"
+        args: tuple[str, ...] = ()
+        if player is not None:
+            query += " WHERE black = ? OR white = ?"
+            args = (player, player)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY id", args).fetchall()
+        return [GameRow(*row[:-1], extra=json.loads(row[-1])) for row in rows]
+
+    def players(self) -> list[str]:
+        """Every player name in the games, sorted."""
+        with self._lock:
+            rows = self._conn.execute("SELECT black FROM games UNION SELECT white FROM games").fetchall()
+        return sorted(name for (name,) in rows)
+
+    def record_rating(
+        self, player: str, timestep: int, elo: float, low: float | None = None, high: float | None = None
+    ) -> None:
+        """Store a rating snapshot of ``player`` at training ``timestep``."""
+        if not isinstance(player, str) or not player:
+            raise ValueError(f"record_rating: player must be a non-empty string, got {player!r}")
+        step = _non_negative_int("record_rating", "timestep", timestep)
+        if not math.isfinite(elo):
+            raise ValueError(f"record_rating: elo must be finite, got {elo!r} (is {player} connected?)")
+        with self._lock, self._transaction():
+            self._conn.execute(
+                "INSERT INTO ratings (timestamp, player, timestep, elo, low, high) VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), player, step, float(elo), _finite_or_none(low), _finite_or_none(high)),
+            )
+
+    def rating_history(self, player_prefix: str = "") -> list[RatingPoint]:
+        """Rating snapshots of players whose name starts with ``player_prefix``, by timestep then time."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT player, timestep, elo, low, high, timestamp FROM ratings "
+                "WHERE substr(player, 1, ?) = ? ORDER BY timestep, id",
+                (len(player_prefix), player_prefix),
+            ).fetchall()
+        return [RatingPoint(*row) for row in rows]
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """NaN/inf bounds (an unidentified interval) are stored as NULL."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _non_negative_int(where: str, field: str, value: Any) -> int:
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = -1
+    if number < 0:
+        raise ValueError(f"{where}: {field} must be a non-negative integer, got {value!r}")
+    return number
