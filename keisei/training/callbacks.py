@@ -1,0 +1,106 @@
+"""The callback interface the Trainer exposes (see docs/CONTRACTS.md): hooks, context, interval crossing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from keisei.config import KeiseiConfig
+    from keisei.training.checkpoint_manager import CheckpointManager
+
+logger = logging.getLogger(__name__)
+
+HOOKS = ("on_training_start", "on_rollout_end", "on_update_end", "on_training_end")
+
+
+def crossed(prev: int, now: int, interval: int) -> bool:
+    """True when the counter moved from `prev` to `now` across a multiple of `interval`."""
+    if interval <= 0:
+        raise ValueError(f"callback interval must be > 0, got {interval}")
+    return prev // interval < now // interval
+
+
+class MetricsSink(Protocol):
+    def log_scalar(self, tag: str, value: float, step: int) -> None: ...
+
+    def increment(self, name: str, n: int = 1) -> None: ...
+
+
+class DisplaySink(Protocol):
+    def set_status(self, key: str, text: str) -> None: ...
+
+
+@dataclass
+class CallbackContext:
+    """What callbacks may read and touch; the Trainer updates the counters in place."""
+
+    config: KeiseiConfig
+    run_dir: Path
+    device: torch.device
+    model: nn.Module
+    metrics: MetricsSink
+    display: DisplaySink
+    checkpoints: CheckpointManager
+    timesteps: int = 0
+    prev_timesteps: int = 0
+    updates: int = 0
+    games: int = 0
+    model_version: int = 0
+
+
+class Callback:
+    """Base class: override the hooks you need; each is called with the shared CallbackContext."""
+
+    def on_training_start(self, ctx: CallbackContext) -> None:
+        """Called once before the first rollout."""
+
+    def on_rollout_end(self, ctx: CallbackContext) -> None:
+        """Called after each rollout, before the update."""
+
+    def on_update_end(self, ctx: CallbackContext) -> None:
+        """Called after each PPO update (counters already advanced)."""
+
+    def on_training_end(self, ctx: CallbackContext) -> None:
+        """Called once when training stops, before the final checkpoint."""
+
+
+class CallbackManager:
+    """Calls every registered callback's hook; failures are logged with traceback and counted, never raised."""
+
+    def __init__(self, metrics: MetricsSink, callbacks: list[Callback] | None = None) -> None:
+        self.metrics = metrics
+        self.callbacks: list[Callback] = list(callbacks or [])
+        self.errors = 0
+
+    def add(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+
+    def call(self, hook: str, ctx: CallbackContext) -> None:
+        if hook not in HOOKS:
+            raise ValueError(f"unknown callback hook {hook!r}; expected one of {', '.join(HOOKS)}")
+        for cb in self.callbacks:
+            try:
+                getattr(cb, hook)(ctx)
+            except Exception:
+                self.errors += 1
+                logger.exception("callback %s.%s failed at timestep %d", type(cb).__name__, hook, ctx.timesteps)
+                self.metrics.increment("callbacks/errors")
+
+    def on_training_start(self, ctx: CallbackContext) -> None:
+        self.call("on_training_start", ctx)
+
+    def on_rollout_end(self, ctx: CallbackContext) -> None:
+        self.call("on_rollout_end", ctx)
+
+    def on_update_end(self, ctx: CallbackContext) -> None:
+        self.call("on_update_end", ctx)
+
+    def on_training_end(self, ctx: CallbackContext) -> None:
+        self.call("on_training_end", ctx)
+

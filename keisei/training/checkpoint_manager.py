@@ -1,0 +1,121 @@
+"""Checkpoint files of one run: run_dir/checkpoints/ckpt_<timesteps>.pt, a `latest` pointer, keep-last-K + best."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from keisei.checkpoint import CheckpointError, save_checkpoint
+from keisei.training.callbacks import MetricsSink
+
+logger = logging.getLogger(__name__)
+
+CKPT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
+LATEST = "latest"
+BEST = "best.json"
+
+Listener = Callable[[Path, dict[str, Any]], None]
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class CheckpointManager:
+    """Saves, prunes and finds the checkpoints of one run directory."""
+
+    def __init__(self, run_dir: str | Path, keep_last: int, metrics: MetricsSink | None = None) -> None:
+        if keep_last < 1:
+            raise ValueError(f"training.keep_checkpoints must be >= 1, got {keep_last}")
+        self.run_dir = Path(run_dir)
+        self.dir = self.run_dir / "checkpoints"
+        self.keep_last = keep_last
+        self.metrics = metrics
+        self._listeners: list[Listener] = []
+
+    # -- queries -------------------------------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        """All ckpt_<timesteps>.pt files, oldest (fewest timesteps) first."""
+        if not self.dir.is_dir():
+            return []
+        found = [(int(m.group(1)), p) for p in self.dir.iterdir() if (m := CKPT_RE.match(p.name))]
+        return [p for _, p in sorted(found)]
+
+    def latest(self) -> Path | None:
+        """The file named by checkpoints/latest, else the newest ckpt file, else None."""
+        pointer = self.dir / LATEST
+        if pointer.is_file():
+            target = self.dir / pointer.read_text(encoding="utf-8").strip()
+            if target.is_file():
+                return target
+            logger.warning("%s names missing file %s; using the newest checkpoint", pointer, target.name)
+        files = self.checkpoints()
+        return files[-1] if files else None
+
+    def best(self) -> set[str]:
+        path = self.dir / BEST
+        if not path.is_file():
+            return set()
+        try:
+            return set(json.loads(path.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise CheckpointError(path, f"unreadable best-checkpoint list ({exc})") from None
+
+    def resolve(self, spec: str | Path) -> Path:
+        """`latest` -> the latest checkpoint of this run; anything else is a checkpoint file path."""
+        if str(spec) == LATEST:
+            path = self.latest()
+            if path is None:
+                raise CheckpointError(self.dir / LATEST, "no checkpoint found to resume from")
+            return path
+        path = Path(spec)
+        if not path.is_file():
+            raise CheckpointError(path, "file not found")
+        return path
+
+    # -- changes -------------------------------------------------------------------------------------------
+    def add_listener(self, fn: Listener) -> None:
+        """`fn(path, meta)` is called after every successful save (e.g. the opponent pool)."""
+        self._listeners.append(fn)
+
+    def save(self, payload: dict[str, Any], timesteps: int) -> Path:
+        """Write ckpt_<timesteps>.pt atomically, repoint `latest`, prune, then notify listeners."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = save_checkpoint(self.dir / f"ckpt_{timesteps}.pt", payload)
+        _atomic_write_text(self.dir / LATEST, path.name + "\n")
+        self._prune(keep=path.name)
+        meta = {"timesteps": timesteps, "model_version": payload.get("model_version"),
+                "model_name": payload.get("model_name"), **payload.get("counters", {})}
+        for fn in self._listeners:
+            try:
+                fn(path, meta)
+            except Exception:
+                logger.exception("checkpoint listener %r failed for %s", fn, path)
+                if self.metrics is not None:
+                    self.metrics.increment("callbacks/errors")
+        return path
+
+    def mark_best(self, path: str | Path) -> None:
+        """Protect `path` from pruning (recorded in checkpoints/best.json)."""
+        path = Path(path)
+        if path.parent.resolve() != self.dir.resolve() or not path.is_file():
+            raise CheckpointError(path, f"mark_best: not a checkpoint file in {self.dir}")
+        names = self.best() | {path.name}
+        _atomic_write_text(self.dir / BEST, json.dumps(sorted(names)) + "\n")
+
+    def _prune(self, keep: str) -> None:
+        files = self.checkpoints()
+        kept = {p.name for p in files[-self.keep_last:]} | self.best() | {keep}
+        for p in files:
+            if p.name not in kept:
+                p.unlink(missing_ok=True)

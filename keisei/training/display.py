@@ -1,0 +1,133 @@
+"""DisplayManager: a rich live panel on a TTY, plain periodic log lines otherwise (implements DisplaySink)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TextIO
+
+from keisei.config import DisplayConfig
+
+LOSS_KEYS = (("policy", "losses/policy_loss"), ("value", "losses/value_loss"),
+             ("entropy", "losses/entropy"), ("kl", "losses/approx_kl"))
+
+
+@dataclass
+class Progress:
+    """A snapshot of training progress for display."""
+
+    timesteps: int = 0
+    total_timesteps: int = 1
+    updates: int = 0
+    games: int = 0
+    sps: float = 0.0
+    losses: dict[str, float] = field(default_factory=dict)
+    outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw rates
+    wall_left: float | None = None  # seconds until training.max_wall_seconds, when set
+
+    def eta(self) -> str:
+        """Time left: the sooner of the timestep budget at the current speed and the wall-clock limit."""
+        left = [max(self.total_timesteps - self.timesteps, 0) / self.sps] if self.sps > 0 else []
+        if self.wall_left is not None:
+            left.append(max(self.wall_left, 0.0))
+        return str(timedelta(seconds=int(min(left)))) if left else "?"
+
+    def line(self) -> str:
+        pct = 100.0 * self.timesteps / max(self.total_timesteps, 1)
+        parts = [f"steps {self.timesteps:,}/{self.total_timesteps:,} ({pct:.1f}%)", f"{self.sps:,.0f} SPS",
+                 f"ETA {self.eta()}", f"updates {self.updates}", f"games {self.games}"]
+        if self.outcomes:
+            o = self.outcomes
+            parts.append(f"B/W/D {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}")
+        if self.losses:
+            parts.append(" ".join(f"{k} {v:.4g}" for k, v in self.losses.items()))
+        return " | ".join(parts)
+
+
+class DisplayManager:
+    """Shows progress; `set_status(key, text)` adds a status line (e.g. the last evaluation)."""
+
+    def __init__(self, cfg: DisplayConfig, stream: TextIO | None = None) -> None:
+        self.cfg = cfg
+        self.stream = stream or sys.stdout
+        self.rich = cfg.mode == "rich" or (cfg.mode == "auto" and self.stream.isatty())
+        self.progress = Progress()
+        self.status: dict[str, str] = {}
+        self._live = None
+        self._console = None
+        self._last_log = float("-inf")
+        self._running = False
+
+    def start(self, total_timesteps: int) -> None:
+        self.progress.total_timesteps = total_timesteps
+        self._running = True
+        if not self.rich:
+            return
+        from rich.console import Console
+        from rich.live import Live
+
+        self._console = Console(file=self.stream)
+        self._live = Live(get_renderable=self._render, console=self._console,
+                          refresh_per_second=1.0 / self.cfg.refresh_seconds, transient=False)
+        self._live.start()
+
+    def message(self, text: str) -> None:
+        """Print a line above the live panel (or plainly)."""
+        if self._console is not None:
+            self._console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def set_status(self, key: str, text: str) -> None:
+        self.status[key] = text
+        if not self.rich:
+            self.message(f"[{key}] {text}")
+
+    def update(self, progress: Progress, metrics: dict[str, float]) -> None:
+        """Take a new snapshot; in plain mode print a line every display.log_every_seconds."""
+        progress.losses = {name: metrics[tag] for name, tag in LOSS_KEYS if tag in metrics}
+        if "games/black_win_rate" in metrics:
+            progress.outcomes = {"black": metrics["games/black_win_rate"],
+                                 "white": metrics["games/white_win_rate"], "draw": metrics["games/draw_rate"]}
+        elif self.progress.outcomes:
+            progress.outcomes = self.progress.outcomes
+        self.progress = progress
+        now = time.monotonic()
+        if not self.rich and now - self._last_log >= self.cfg.log_every_seconds:
+            self._last_log = now
+            self.message(progress.line())
+
+    def stop(self) -> None:
+        """End the live panel, or print the final progress line (once; no-op if never started)."""
+        if not self._running:
+            return
+        self._running = False
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        else:
+            self.message(self.progress.line())
+
+    def _render(self):
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        p = self.progress
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan")
+        table.add_column()
+        table.add_row("steps", f"{p.timesteps:,} / {p.total_timesteps:,}")
+        table.add_row("speed", f"{p.sps:,.0f} SPS   ETA {p.eta()}")
+        table.add_row("updates / games", f"{p.updates:,} / {p.games:,}")
+        if p.outcomes:
+            o = p.outcomes
+            table.add_row("black / white / draw", f"{o['black']:.2f} / {o['white']:.2f} / {o['draw']:.2f}")
+        if p.losses:
+            table.add_row("losses", "  ".join(f"{k} {v:.4g}" for k, v in p.losses.items()))
+        for key, text in self.status.items():
+            table.add_row(key, text)
+        bar = ProgressBar(total=max(p.total_timesteps, 1), completed=min(p.timesteps, p.total_timesteps))
+        return Group(bar, table)

@@ -1,0 +1,164 @@
+"""Periodic evaluation during training: frozen snapshots evaluated in the background, results logged later.
+
+Every time the timestep crosses a multiple of ``evaluation.interval_timesteps`` the callback snapshots the
+live model (CPU copy tagged with model version and timestep) and hands it to a BackgroundEvaluator; the
+training loop never waits for games. Finished evaluations are collected on later hooks, on the training
+thread, and logged under ``eval/...`` at the snapshot's timestep; the last one is shown on the display.
+When ``max_in_flight`` evaluations are running a due evaluation is skipped and counted (``eval/skipped``);
+a failed evaluation is logged with its traceback and counted (``eval/errors``). ``on_training_end`` waits
+(up to ``end_timeout_s``) for evaluations in flight and logs them.
+
+Every checkpoint the CheckpointManager saves joins the run's OpponentPool; an opponent spec ``pool`` or
+``pool:K`` in ``evaluation.opponents`` is replaced by K opponents sampled from it (``evaluation.pool_*``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+
+from keisei.config import KeiseiConfig
+from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
+from keisei.evaluation.opponents import parse_opponent
+from keisei.evaluation.pool import OpponentPool, parse_pool_spec
+from keisei.evaluation.weights import ModelWeightManager
+from keisei.training.callbacks import Callback, CallbackContext, crossed
+
+logger = logging.getLogger(__name__)
+
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def metric_name(name: str) -> str:
+    """A player name made safe as a TensorBoard tag component (``ckpt:ckpt_100`` -> ``ckpt_ckpt_100``)."""
+    return _TAG_UNSAFE.sub("_", name).strip("_") or "unnamed"
+
+
+class EvaluationCallback(Callback):
+    """Evaluates the agent periodically in the background; a no-op unless enable_periodic_evaluation."""
+
+    def __init__(self, config: KeiseiConfig, end_timeout_s: float = 600.0) -> None:
+        self.config = config
+        self.enabled = config.evaluation.enable_periodic_evaluation
+        self.end_timeout_s = end_timeout_s
+        ecfg = config.evaluation
+        self.weights = ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes)
+        self.rng = random.Random(config.training.seed)
+        self.pool: OpponentPool | None = None
+        self.evaluator: BackgroundEvaluator | None = None
+        self.last: FinishedEvaluation | None = None
+        self.agent_elo: float | None = None
+        self.skipped = 0
+        self.errors = 0
+
+    # -- hooks ---------------------------------------------------------------------------------------------
+    def on_training_start(self, ctx: CallbackContext) -> None:
+        """Open the run's opponent pool, subscribe it to checkpoint saves, prepare the background evaluator."""
+        if not self.enabled:
+            return
+        ecfg = self.config.evaluation
+        self.pool = OpponentPool(ctx.run_dir, ecfg.pool_size, ecfg.pool_keep_best, ecfg.pool_sampling)
+        ctx.checkpoints.add_listener(self.pool.add_checkpoint)
+        self.evaluator = BackgroundEvaluator(self.config, ctx.run_dir, self.weights)
+
+    def on_rollout_end(self, ctx: CallbackContext) -> None:
+        """Log evaluations that finished meanwhile."""
+        if self.enabled:
+            self._collect(ctx)
+
+    def on_update_end(self, ctx: CallbackContext) -> None:
+        """Log finished evaluations; on an interval crossing, snapshot the model and start an evaluation."""
+        if not self.enabled:
+            return
+        if self.evaluator is None:
+            self.on_training_start(ctx)
+        self._collect(ctx)
+        if crossed(ctx.prev_timesteps, ctx.timesteps, self.config.evaluation.interval_timesteps):
+            self._start(ctx)
+
+    def on_training_end(self, ctx: CallbackContext) -> None:
+        """Wait (bounded) for evaluations in flight, log them, stop the background thread."""
+        if not self.enabled or self.evaluator is None:
+            return
+        for finished in self.evaluator.close(self.end_timeout_s):
+            self._report(ctx, finished)
+        self.evaluator = None
+
+    # -- work ----------------------------------------------------------------------------------------------
+    def _start(self, ctx: CallbackContext) -> None:
+        assert self.evaluator is not None
+        if self.evaluator.in_flight >= self.evaluator.max_in_flight:
+            self._skip(ctx, "busy")
+            return
+        opponents = self.resolve_opponents()
+        if not opponents:
+            self._skip(ctx, "no opponents yet (the pool is empty)")
+            return
+        model_cfg = ctx.config.model
+        snapshot = self.weights.snapshot(
+            ctx.model, ctx.model_version, ctx.timesteps, model_cfg.name, model_cfg.model_dump(mode="json")
+        )
+        if not self.evaluator.submit(snapshot, opponents):
+            self._skip(ctx, "busy")
+            return
+        logger.info("evaluation of %s started against %s", snapshot.label, ", ".join(opponents))
+
+    def _skip(self, ctx: CallbackContext, why: str) -> None:
+        self.skipped += 1
+        ctx.metrics.increment("eval/skipped")
+        logger.info("evaluation at timestep %d skipped: %s", ctx.timesteps, why)
+
+    def resolve_opponents(self) -> list[str]:
+        """``evaluation.opponents`` with each ``pool``/``pool:K`` replaced by K specs sampled from the pool."""
+        specs: list[str] = []
+        names: list[str] = []
+        for spec in self.config.evaluation.opponents:
+            k = parse_pool_spec(spec)
+            if k is None:
+                name = parse_opponent(spec, self.config).name
+                if name not in names:
+                    specs.append(spec)
+                    names.append(name)
+                continue
+            if self.pool is None:
+                continue
+            for sampled in self.pool.sample(k, self.rng, agent_elo=self.agent_elo, exclude=names):
+                specs.append(sampled)
+                names.append(parse_opponent(sampled, self.config).name)
+        return specs
+
+    def _collect(self, ctx: CallbackContext) -> None:
+        if self.evaluator is not None:
+            for finished in self.evaluator.poll():
+                self._report(ctx, finished)
+
+    def _report(self, ctx: CallbackContext, finished: FinishedEvaluation) -> None:
+        """Log one finished evaluation at its snapshot's timestep and update display, pool ratings."""
+        step = finished.snapshot.timestep
+        if finished.error is not None:
+            self.errors += 1
+            ctx.metrics.increment("eval/errors")
+            ctx.display.set_status("eval", f"t={step}: evaluation failed (see log)")
+        result = finished.result
+        if result is None:
+            return
+        self.last = finished
+        parts = []
+        for s in result.opponents:
+            tag = f"eval/{metric_name(s.name)}"
+            for key in ("score", "elo", "wins", "draws", "losses", "games", "errors"):
+                value = getattr(s, key)
+                if value is not None:
+                    ctx.metrics.log_scalar(f"{tag}/{key}", value, step)
+            if s.score is not None:
+                elo = "" if s.elo is None else f" ({s.elo:+.0f})"
+                parts.append(f"{s.name} {s.score:.2f}{elo}")
+        ctx.metrics.log_scalar("eval/seconds", finished.seconds, step)
+        if finished.ratings and self.pool is not None:
+            self.pool.set_ratings(finished.ratings)
+        if finished.agent_elo is not None:
+            self.agent_elo = finished.agent_elo
+            ctx.metrics.log_scalar("eval/agent_elo", finished.agent_elo, step)
+        rating = "" if finished.agent_elo is None else f" | Elo {finished.agent_elo:+.0f}"
+        ctx.display.set_status("eval", f"t={step}: " + (", ".join(parts) or "no games") + rating)

@@ -1,0 +1,75 @@
+"""MetricsManager: TensorBoard scalars in the run directory (CleanRL names), counters, optional W&B."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from keisei.config import KeiseiConfig
+
+logger = logging.getLogger(__name__)
+
+
+class MetricsManager:
+    """Implements MetricsSink: `log_scalar(tag, value, step)` and `increment(name, n=1)`."""
+
+    def __init__(self, config: KeiseiConfig, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.step = 0
+        self.counters: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+        self._writer = None
+        self._wandb = None
+        if config.logging.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(self.run_dir), flush_secs=10)
+        if config.logging.wandb:
+            self._wandb = _init_wandb(config, self.run_dir)
+
+    def set_step(self, step: int) -> None:
+        """The step used by `increment` (the trainer's timestep counter)."""
+        self.step = int(step)
+
+    def log_scalar(self, tag: str, value: float, step: int) -> None:
+        value = float(value)
+        self.last[tag] = value
+        if self._writer is not None:
+            self._writer.add_scalar(tag, value, int(step))
+        if self._wandb is not None:
+            self._wandb.log({tag: value, "global_step": int(step)})
+
+    def log_dict(self, values: dict[str, float], step: int) -> None:
+        for tag, value in values.items():
+            self.log_scalar(tag, value, step)
+
+    def increment(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + int(n)
+        self.log_scalar(name, self.counters[name], self.step)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._wandb is not None:
+            self._wandb.finish()
+            self._wandb = None
+
+
+def _init_wandb(config: KeiseiConfig, run_dir: Path) -> Any:
+    """Start a W&B run (offline unless an API key or WANDB_MODE says otherwise); None if unavailable."""
+    try:
+        import wandb
+    except ImportError:
+        logger.warning("logging.wandb is true but wandb is not installed (pip install 'keisei[wandb]'); "
+                       "continuing without it")
+        return None
+    mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
+    try:
+        return wandb.init(project=config.logging.wandb_project, name=run_dir.name, dir=str(run_dir),
+                          config=config.to_dict(), mode=mode)
+    except Exception:
+        logger.exception("wandb.init failed (mode=%s); continuing without W&B", mode)
+        return None

@@ -1,0 +1,84 @@
+"""ModelManager: builds the network (optionally torch.compile'd) and its PPOLearner; checkpoint payloads."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from keisei.checkpoint import CheckpointError
+from keisei.config import ConfigError, KeiseiConfig
+from keisei.models import build_model, state_dict_for_save, unwrap_model
+from keisei.rl import PPOLearner
+
+logger = logging.getLogger(__name__)
+
+
+def model_config_diff(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """`model.<field> (checkpoint X, config Y)` for every differing model field."""
+    keys = sorted(set(saved) | set(current))
+    return [f"model.{k} (checkpoint {saved.get(k)!r}, config {current.get(k)!r})"
+            for k in keys if saved.get(k) != current.get(k)]
+
+
+def check_resumable(payload: dict[str, Any], config: KeiseiConfig, path: Path, needed: tuple[str, ...]) -> None:
+    """A resume needs the same model config and the full training state (`needed` payload keys)."""
+    diff = model_config_diff(payload["model_arch"], config.model.model_dump(mode="json"))
+    if diff:
+        raise ConfigError(f"cannot resume from {path}: the model config differs from the checkpoint's: "
+                          + "; ".join(diff))
+    missing = [k for k in needed if k not in payload]
+    if missing:
+        raise CheckpointError(path, f"{', '.join(missing)} missing; this checkpoint cannot resume training")
+
+
+class ModelManager:
+    """Owns the live model (in eval mode outside updates) and the PPOLearner that trains it."""
+
+    def __init__(self, config: KeiseiConfig, device: torch.device, total_updates: int) -> None:
+        self.config = config
+        self.device = device
+        model = build_model(config.model).to(device)
+        model.eval()
+        if config.training.compile:
+            model.compile()  # in place: __call__ is compiled, so get_action_and_value's forward is too
+        self.model = model
+        self.learner = PPOLearner(model, config.training, total_updates, device)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in unwrap_model(self.model).parameters())
+
+    def learner_state_keys(self) -> list[str]:
+        """PPOLearner.state_dict() keys; stored in the payload as `<key>_state`."""
+        return list(self.learner.state_dict())
+
+    def payload(self, counters: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
+        """The checkpoint payload (keisei.checkpoint format) for the current model and learner state."""
+        learner = {f"{k}_state": v for k, v in self.learner.state_dict().items()}
+        return {
+            "model_name": self.config.model.name,
+            "model_arch": self.config.model.model_dump(mode="json"),
+            "model_state": {k: v.detach().clone().cpu() for k, v in state_dict_for_save(self.model).items()},
+            **learner,  # optimizer_state, scheduler_state, scaler_state, generator_state
+            "counters": dict(counters),
+            "model_version": int(counters["updates"]),
+            "config": self.config.to_dict(),
+            **extra,
+        }
+
+    def restore(self, payload: dict[str, Any], path: Path) -> None:
+        """Load weights and optimizer/scheduler/scaler state (payload already checked by check_resumable)."""
+        try:
+            unwrap_model(self.model).load_state_dict(payload["model_state"], strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise CheckpointError(path, f"model_state does not fit model {self.config.model.name}: "
+                                        f"{' '.join(first[:3])}") from exc
+        try:
+            self.learner.load_state_dict({k: payload[f"{k}_state"] for k in self.learner_state_keys()})
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(path, f"learner_state does not fit: {exc}") from exc
+        self.model.eval()

@@ -1,0 +1,89 @@
+"""SessionManager: run directory, effective config, seeding, torch process settings and the run's log file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from keisei.config import ConfigError, KeiseiConfig, save_config
+
+logger = logging.getLogger(__name__)
+
+
+def new_run_dir(run_root: str | Path, run_name: str) -> Path:
+    """runs/<run_name>, or runs/<timestamp>[-k] when no name is configured."""
+    root = Path(run_root)
+    if run_name:
+        return root / run_name
+    base = time.strftime("%Y%m%d-%H%M%S")
+    path, k = root / base, 1
+    while path.exists():
+        k += 1
+        path = root / f"{base}-{k}"
+    return path
+
+
+def resolve_device(spec: str) -> torch.device:
+    """auto -> cuda when available, else cpu; an explicit cuda without CUDA is a config error."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("training.device: cuda was requested but CUDA is not available")
+    return torch.device(spec)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class SessionManager:
+    """Owns the process-level side effects of one training session and undoes them in `close()`."""
+
+    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else new_run_dir(
+            config.logging.run_root, config.logging.run_name)
+        self.device = resolve_device(config.training.device)
+        self._saved_threads = torch.get_num_threads()
+        self._saved_deterministic = torch.are_deterministic_algorithms_enabled()
+        self._log_handler: logging.Handler | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.run_dir / "config.toml"
+
+    def setup(self) -> None:
+        """Create the run directory, write config.toml, attach train.log, apply torch settings, seed."""
+        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.config_path)
+        self._log_handler = logging.FileHandler(self.run_dir / "train.log", encoding="utf-8")
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        pkg_logger = logging.getLogger("keisei")
+        pkg_logger.addHandler(self._log_handler)
+        if pkg_logger.level == logging.NOTSET:
+            pkg_logger.setLevel(logging.INFO)
+        t = self.config.training
+        if t.torch_threads > 0:
+            torch.set_num_threads(t.torch_threads)
+        if t.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+        seed_everything(t.seed)
+        logger.info("run %s on %s (seed %d)", self.run_dir, self.device, t.seed)
+
+    def close(self) -> None:
+        """Detach the log file and restore the torch settings this session changed."""
+        if self._log_handler is not None:
+            logging.getLogger("keisei").removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+        torch.set_num_threads(self._saved_threads)
+        torch.use_deterministic_algorithms(self._saved_deterministic)

@@ -1,0 +1,165 @@
+"""Trainer: composes session, model, env, rollout, loop, metrics, display, callbacks and checkpoints."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keisei.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
+from keisei.config import KeiseiConfig
+from keisei.rl import RolloutBuffer
+from keisei.training.callbacks import Callback, CallbackContext, CallbackManager
+from keisei.training.checkpoint_callback import CheckpointCallback
+from keisei.training.checkpoint_manager import CheckpointManager
+from keisei.training.display import DisplayManager
+from keisei.training.env_manager import EnvManager
+from keisei.training.game_recorder import GameRecorder
+from keisei.training.metrics import MetricsManager
+from keisei.training.model_manager import ModelManager, check_resumable
+from keisei.training.resume import find_resume_run_dir
+from keisei.training.session import SessionManager
+from keisei.training.step_manager import StepManager
+from keisei.training.stop import StopControl
+from keisei.training.timing import Stopwatch
+from keisei.training.training_loop import Counters, LoopParts, TrainingLoopManager
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _evaluation_callback_class() -> type[Callback] | None:
+    """keisei.training.evaluation_callback.EvaluationCallback, or None (logged once) when it is missing."""
+    try:
+        from keisei.training.evaluation_callback import EvaluationCallback
+    except ImportError as exc:
+        logger.warning("periodic evaluation disabled: cannot import EvaluationCallback (%s)", exc)
+        return None
+    return EvaluationCallback
+
+
+@dataclass
+class TrainingSummary:
+    """What `Trainer.run()` reports."""
+
+    run_dir: Path
+    timesteps: int
+    updates: int
+    games: int
+    seconds: float
+    sps: float
+    network_seconds: float
+    stop_reason: str
+    last_checkpoint: Path | None
+
+    def line(self) -> str:
+        ckpt = self.last_checkpoint.name if self.last_checkpoint else "none"
+        return (f"done: {self.timesteps:,} steps, {self.updates} updates, {self.games} games in "
+                f"{self.seconds:.1f}s ({self.sps:,.0f} SPS); {self.stop_reason}; checkpoint {ckpt}; run {self.run_dir}")
+
+
+class Trainer:
+    """`Trainer(config, run_dir=None, resume=None, device=None).run()`; resume is "latest" or a checkpoint path."""
+
+    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
+                 device: str | None = None) -> None:
+        if device is not None:
+            config = config.model_copy(deep=True)
+            config.training.device = device
+        if resume is not None:
+            run_dir = find_resume_run_dir(str(resume), run_dir, config.logging.run_root)
+        self.config = config
+        self.session = SessionManager(config, run_dir)
+        self.run_dir = self.session.run_dir
+        self.device = self.session.device
+        self.checkpoints = CheckpointManager(self.run_dir, config.training.keep_checkpoints)
+        payload, self.resumed_from = self._load_resume(resume)
+        self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
+        self.session.setup()
+        try:
+            self._build()
+            if payload is not None:
+                self._restore(payload)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load_resume(self, resume: str | Path | None) -> tuple[dict[str, Any] | None, Path | None]:
+        if resume is None:
+            return None, None
+        path = self.checkpoints.resolve(resume)
+        payload = load_checkpoint(path, map_location="cpu")
+        check_resumable(payload, self.config, path, needed=("env_state", "rng", "optimizer_state", "scheduler_state"))
+        return payload, path
+
+    def _build(self) -> None:
+        cfg, t = self.config, self.config.training
+        rollout = cfg.env.num_envs * t.num_steps
+        self.metrics = MetricsManager(cfg, self.run_dir)
+        self.checkpoints.metrics = self.metrics
+        self.display = DisplayManager(cfg.display)
+        self.models = ModelManager(cfg, self.device, total_updates=math.ceil(t.total_timesteps / rollout))
+        self.envs = EnvManager(cfg.env, seed=t.seed)
+        self.net_time = Stopwatch()
+        self.counters = Counters()
+        self.stop = StopControl(t.total_timesteps, t.max_wall_seconds)
+        self.callbacks = CallbackManager(self.metrics)
+        self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
+        if cfg.evaluation.enable_periodic_evaluation and (cls := _evaluation_callback_class()) is not None:
+            self.callbacks.add(cls(cfg))
+        self.ctx = CallbackContext(config=cfg, run_dir=self.run_dir, device=self.device, model=self.models.model,
+                                   metrics=self.metrics, display=self.display, checkpoints=self.checkpoints)
+        steps = StepManager(self.models.model, self.envs, self.device, t.amp, self.net_time)
+        parts = LoopParts(steps=steps, buffer=RolloutBuffer(t.num_steps, cfg.env.num_envs, self.device),
+                          learner=self.models.learner, callbacks=self.callbacks, ctx=self.ctx, metrics=self.metrics,
+                          display=self.display, recorder=GameRecorder(cfg.logging, cfg.env, self.run_dir, self.metrics),
+                          net_time=self.net_time)
+        self.loop = TrainingLoopManager(cfg, parts, self.counters, self.stop)
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        path = self.resumed_from
+        self.models.restore(payload, path)
+        try:
+            self.envs.load_state_dict(payload["env_state"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(path, f"env_state cannot be restored: {exc}") from exc
+        c = payload["counters"]
+        self.counters.timesteps, self.counters.updates, self.counters.games = c["timesteps"], c["updates"], c["games"]
+        self._last_saved = c["timesteps"]
+        restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
+        logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Finish the current update, save a checkpoint and return from run() (safe from signal handlers)."""
+        self.stop.request(reason)
+
+    def save_checkpoint(self) -> Path:
+        """Write a full-resume checkpoint (weights, learner, env games, RNG, counters) for the current step."""
+        extra = {"env_state": self.envs.state_dict(), "rng": capture_rng_state()}
+        path = self.checkpoints.save(self.models.payload(self.counters.as_dict(), extra), self.counters.timesteps)
+        self._last_saved = self.counters.timesteps
+        return path
+
+    def close(self) -> None:
+        """Stop the display, close loggers, undo session settings (idempotent; run() calls it)."""
+        if hasattr(self, "display"):
+            self.display.stop()
+        if hasattr(self, "metrics"):
+            self.metrics.close()
+        self.session.close()
+
+    def run(self) -> TrainingSummary:
+        """Train until a stop condition, save the final checkpoint, close loggers; returns a summary."""
+        try:
+            reason = self.loop.run()
+            if self._last_saved != self.counters.timesteps:
+                self.save_checkpoint()
+        finally:
+            self.close()
+        c = self.counters
+        return TrainingSummary(run_dir=self.run_dir, timesteps=c.timesteps, updates=c.updates, games=c.games,
+                               seconds=self.stop.elapsed(), sps=self.loop.sps(), network_seconds=self.net_time.seconds,
+                               stop_reason=reason, last_checkpoint=self.checkpoints.latest())

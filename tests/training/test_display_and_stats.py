@@ -1,0 +1,66 @@
+"""Game health statistics and the two display modes."""
+
+import io
+
+from keisei.config import DisplayConfig
+from keisei.training.display import DisplayManager, Progress
+from keisei.training.game_stats import FinishedGame, GameStats
+
+
+def game(winner, reason, plies, truncated=False):
+    return FinishedGame(winner=winner, reason=reason, plies=plies, truncated=truncated, start_sfen="", moves=[])
+
+
+def test_game_stats_rates_and_window_reset():
+    stats = GameStats()
+    assert stats.summary() == {}
+    for g in (game("black", "checkmate", 10), game("white", "checkmate", 20), game("black", "impasse", 30),
+              game(None, "max_plies", 40, truncated=True)):
+        stats.add(g)
+    s = stats.summary()
+    assert s["games/mean_length"] == 25.0
+    assert (s["games/black_win_rate"], s["games/white_win_rate"], s["games/draw_rate"]) == (0.5, 0.25, 0.25)
+    assert s["games/truncation_rate"] == 0.25
+    assert s["games/reason/checkmate"] == 0.5 and s["games/reason/max_plies"] == 0.25
+    assert stats.summary() == {}  # the window was reset
+    stats.add(game("white", "repetition", 8))
+    assert stats.summary()["games/white_win_rate"] == 1.0
+
+
+METRICS = {"losses/policy_loss": 0.1, "losses/value_loss": 0.2, "games/black_win_rate": 0.5,
+           "games/white_win_rate": 0.3, "games/draw_rate": 0.2}
+
+
+def test_plain_display_prints_progress_and_status_lines():
+    out = io.StringIO()
+    d = DisplayManager(DisplayConfig(mode="auto", log_every_seconds=1000), stream=out)
+    assert not d.rich  # StringIO is not a TTY
+    d.start(1000)
+    d.update(Progress(timesteps=250, total_timesteps=1000, updates=2, games=7, sps=50.0), METRICS)
+    d.set_status("eval", "vs greedy 0.75")
+    d.update(Progress(timesteps=500, total_timesteps=1000, updates=4, games=9, sps=50.0), {})
+    d.stop()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("steps 250/1,000 (25.0%) | 50 SPS | ETA 0:00:15")
+    assert "B/W/D 0.50/0.30/0.20" in lines[0] and "value 0.2" in lines[0]
+    assert lines[1] == "[eval] vs greedy 0.75"
+    assert len(lines) == 3 and lines[2].startswith("steps 500/1,000")  # throttled; final line on stop
+    assert "B/W/D 0.50/0.30/0.20" in lines[2]  # last known outcomes are kept
+
+
+def test_rich_display_renders_status():
+    out = io.StringIO()
+    d = DisplayManager(DisplayConfig(mode="rich", refresh_seconds=0.05), stream=out)
+    d.start(100)
+    d.set_status("eval", "vs greedy 0.75")
+    d.update(Progress(timesteps=50, total_timesteps=100, updates=1, games=2, sps=10.0), METRICS)
+    d.stop()
+    text = out.getvalue()
+    assert "vs greedy 0.75" in text and "50 / 100" in text
+
+
+def test_progress_eta_unknown_without_speed():
+    assert Progress(timesteps=0, total_timesteps=10).eta() == "?"
+    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0).eta() == "1:00:00"
+    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0, wall_left=90.5).eta() == "0:01:30"
+    assert Progress(timesteps=0, total_timesteps=10, wall_left=5.0).eta() == "0:00:05"

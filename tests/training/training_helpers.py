@@ -1,0 +1,37 @@
+"""Shared helpers for tests/training (imported by name; conftest only holds fixtures)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from keisei.config import KeiseiConfig, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Tiny everything: 2-core CI; one torch thread (two oversubscribe badly when other tests run).
+TINY = [
+    "model.blocks=1", "model.channels=16", "model.value_hidden=16",
+    "env.num_envs=4", "env.max_plies=40",
+    "training.num_steps=8", "training.update_epochs=1", "training.num_minibatches=2",
+    "training.torch_threads=1", "training.device=cpu",
+    "evaluation.enable_periodic_evaluation=false",
+    "display.mode=plain", "display.log_every_seconds=1000",
+]
+
+
+def tiny_config(*overrides: str) -> KeiseiConfig:
+    """The tiny preset shrunk for tests, then `overrides` (KEY=VALUE strings)."""
+    return load_config(preset="tiny", overrides=[*TINY, *overrides])
+
+
+def run_cli(*args: str, timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m keisei.cli ARGS` in a subprocess (text output captured)."""
+    return subprocess.run([sys.executable, "-m", "keisei.cli", *args], check=False, capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd or REPO, env=cli_env())
+
+
+def cli_env() -> dict[str, str]:
+    """The subprocess environment: this checkout importable, one OpenMP thread."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
