@@ -69,6 +69,12 @@ class TrainingConfig(_Section):
     checkpoint_interval_timesteps: int = Field(50_000, ge=1)
     keep_checkpoints: int = Field(5, ge=1)
     max_wall_seconds: float = Field(0.0, ge=0.0, description="stop (and checkpoint) after this long; 0 = no limit")
+    material_reward_coef: float = Field(
+        0.0, ge=0.0, le=1.0, description="shaping: reward += coef * value of the piece captured (pawn = 1); 0 = off"
+    )
+    material_anneal_timesteps: int = Field(
+        0, ge=0, description="shaping coefficient decays linearly to 0 over this many timesteps; 0 = constant"
+    )
 
 
 class EvaluationConfig(_Section):

@@ -16,7 +16,10 @@ from keisei.shogi.encoding import DEFAULT_FEATURE_SET, get_feature_set
 from keisei.shogi.game import COLORS, Game, IllegalMoveError
 from keisei.shogi.labels import LABEL_LUT, NUM_ACTIONS
 
-__all__ = ["StepResult", "VecEnv", "parse_opening", "random_legal_actions"]
+__all__ = ["PIECE_VALUES", "StepResult", "VecEnv", "parse_opening", "random_legal_actions"]
+
+# Material value (pawn = 1) by cshogi piece code & 15: P L N S B R G K +P +L +N +S +B +R.
+PIECE_VALUES = np.array([0, 1, 3, 4, 5, 8, 10, 6, 0, 6, 6, 6, 6, 10, 12, 0], dtype=np.float32)
 
 
 @dataclass
@@ -27,6 +30,8 @@ class StepResult:
     position env ``i``'s game ended in (side to move's view) where ``terminated[i] | truncated[i]``, zeros
     elsewhere. ``obs``/``mask`` of a finished env already show its next game's first position.
     ``infos[i]`` (finished envs only): winner, reason, plies, start_sfen, moves.
+    ``captured[i]``: material value (``PIECE_VALUES``, pawn = 1) of the piece the mover just captured, else 0;
+    the raw signal for optional reward shaping (zero-sum from the mover's view).
     """
 
     obs: np.ndarray
@@ -36,6 +41,7 @@ class StepResult:
     truncated: np.ndarray
     final_obs: np.ndarray
     infos: dict[int, dict]
+    captured: np.ndarray
 
 
 def parse_opening(opening: str, max_plies: int = 512, impasse_points: int = 27) -> Game:
@@ -95,6 +101,8 @@ class VecEnv:
         self._mask = np.zeros((n, NUM_ACTIONS), dtype=np.bool_)
         self._moves_by_label = np.zeros((n, NUM_ACTIONS), dtype=np.int64)
         self._reward = np.zeros(n, dtype=np.float32)
+        self._captured_codes = np.zeros(n, dtype=np.int64)
+        self._captured = np.zeros(n, dtype=np.float32)
         self._terminated = np.zeros(n, dtype=np.bool_)
         self._truncated = np.zeros(n, dtype=np.bool_)
         self._rows = np.arange(n, dtype=np.int64)
@@ -174,7 +182,9 @@ class VecEnv:
         final_rows: list[int] = []
         infos: dict[int, dict] = {}
         games = self._games
+        codes = self._captured_codes
         for i, game, move, views in zip(range(self.num_envs), games, moves, self._views):
+            codes[i] = game._board.piece(move & 0x7F)
             game._push_trusted(move)
             if game._result is not None:
                 final_rows.append(i)
@@ -183,8 +193,10 @@ class VecEnv:
             write(game._board, *views)
         self._final_rows = final_rows
         self._refresh_masks()
+        np.take(PIECE_VALUES, codes & 15, out=self._captured)
         return StepResult(
-            self._obs, self._mask, self._reward, self._terminated, self._truncated, self._final_obs, infos
+            self._obs, self._mask, self._reward, self._terminated, self._truncated, self._final_obs, infos,
+            self._captured,
         )
 
     def _finish(self, i: int, game: Game) -> dict:

@@ -26,6 +26,13 @@ class Rollout:
     next_values: torch.Tensor   # V(obs after the last step), side to move's view
 
 
+def material_coef(coef: float, anneal_timesteps: int, timesteps: int) -> float:
+    """The reward-shaping coefficient at `timesteps`: `coef`, decaying linearly to 0 over `anneal_timesteps`."""
+    if anneal_timesteps <= 0:
+        return coef
+    return coef * max(0.0, 1.0 - timesteps / anneal_timesteps)
+
+
 class StepManager:
     """One network forward over all envs per step; truncated envs get V(final_obs) as bootstrap value."""
 
@@ -50,8 +57,12 @@ class StepManager:
             _, value = self.model(self._tensor(obs))
             return value.float()
 
-    def collect(self, buffer: RolloutBuffer) -> Rollout:
-        """Fill every step of `buffer` from the current env state; returns finished games and next values."""
+    def collect(self, buffer: RolloutBuffer, material_coef: float = 0.0) -> Rollout:
+        """Fill every step of `buffer` from the current env state; returns finished games and next values.
+
+        `material_coef` > 0 adds `coef * value of the captured piece` to the mover's reward (zero-sum shaping,
+        so the negamax returns stay consistent); 0 leaves the pure win/loss reward.
+        """
         self.model.eval()
         envs = self.envs
         n = envs.num_envs
@@ -70,7 +81,8 @@ class StepManager:
                 if res.truncated.any():
                     idx = np.flatnonzero(res.truncated)
                     bootstrap[torch.from_numpy(idx).to(self.device)] = self._values(res.final_obs[idx])
-                buffer.add(step, obs_t, mask_t, action, logprob.float(), value.float(), res.reward,
+                reward = res.reward + material_coef * res.captured if material_coef else res.reward
+                buffer.add(step, obs_t, mask_t, action, logprob.float(), value.float(), reward,
                            res.terminated, res.truncated, bootstrap)
                 finished.extend(FinishedGame.from_info(info, res.truncated[i]) for i, info in sorted(res.infos.items()))
                 envs.obs, envs.mask = res.obs, res.mask

@@ -12,7 +12,7 @@ from keisei.training.display import DisplayManager, Progress
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.game_stats import GameStats
 from keisei.training.metrics import MetricsManager
-from keisei.training.step_manager import StepManager
+from keisei.training.step_manager import StepManager, material_coef
 from keisei.training.stop import StopControl
 from keisei.training.timing import Stopwatch
 
@@ -76,7 +76,7 @@ class TrainingLoopManager:
         """One rollout and one PPO update; returns the metrics logged for it."""
         p, c, t = self.p, self.counters, self.config.training
         prev = c.timesteps
-        rollout = p.steps.collect(p.buffer)
+        rollout = p.steps.collect(p.buffer, material_coef(t.material_reward_coef, t.material_anneal_timesteps, prev))
         p.recorder.record(rollout.finished, c.games)
         for game in rollout.finished:
             self.stats.add(game)

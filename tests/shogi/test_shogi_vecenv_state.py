@@ -48,3 +48,17 @@ def test_restore_rejects_wrong_size_and_bad_moves():
     state["games"][1]["moves"] = ["5e5d"]
     with pytest.raises(ValueError, match="env 1"):
         VecEnv(2).load_state_dict(state)
+
+
+def test_captured_reports_the_value_of_the_taken_piece():
+    env = VecEnv(1, seed=0, openings=["7g7f 3c3d"])
+    env.reset()
+    game = env.games[0]
+    from keisei.shogi import action_of
+
+    res = env.step(np.array([action_of(game, "8h2b+")]))  # bishop takes bishop
+    assert res.captured[0] == 8.0
+    res = env.step(np.array([action_of(env.games[0], "3a2b")]))  # silver takes the promoted bishop
+    assert res.captured[0] == 10.0
+    res = env.step(np.array([action_of(env.games[0], "B*4e")]))  # a drop captures nothing
+    assert res.captured[0] == 0.0
