@@ -1,0 +1,249 @@
+"""EvaluationManager: evaluate the live agent, a weight snapshot or a checkpoint against opponents.
+
+Async at the core; the synchronous twins work from plain code, from inside a running event loop (they run
+the coroutine on a dedicated worker thread with its own loop) and from worker threads. CPU-heavy work runs
+in a single-worker ThreadPoolExecutor, so other coroutines keep running during an evaluation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from keisei.evaluation.asyncutil import run_sync
+from keisei.evaluation.engines import open_engine
+from keisei.evaluation.gating import run_sprt
+from keisei.evaluation.match import LiveGame, Matchup, play_matchups, save_games
+from keisei.evaluation.openings import schedule
+from keisei.evaluation.opponents import OpponentSpec, checkpoint_player_name
+from keisei.evaluation.recording import record_games, store_ratings
+from keisei.evaluation.result import EvaluationResult, summarise
+from keisei.evaluation.sides import NetworkPolicy, Side
+from keisei.evaluation.strategies import Plan, StrategyContext, get_strategy
+from keisei.evaluation.weights import ModelWeightManager, WeightSnapshot
+from keisei.models import unwrap_model
+from keisei.shogi import GreedyPlayer, RandomPlayer
+
+if TYPE_CHECKING:
+    from keisei.config import KeiseiConfig
+
+STORE_FILE = "evaluation.sqlite"
+
+
+@dataclass
+class _Agent:
+    """The network being evaluated and how it is named and tagged in results and the store."""
+
+    model: nn.Module
+    name: str
+    device: torch.device
+    model_version: int | None
+    timestep: int | None
+    checkpoint: str | None = None
+
+
+def _seed(base: int, label: str) -> int:
+    """A stable per-player seed (Python's str hash is randomised per process, crc32 is not)."""
+    return (base * 1_000_003 + zlib.crc32(label.encode())) % (2**63)
+
+
+class EvaluationManager:
+    """Plays evaluation games and summarises them (see docs/CONTRACTS.md, keisei.evaluation)."""
+
+    def __init__(
+        self, config: KeiseiConfig, run_dir: str | Path | None = None,
+        weight_manager: ModelWeightManager | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        ecfg = config.evaluation
+        self.weights = weight_manager or ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes)
+
+    @property
+    def store_path(self) -> Path | None:
+        """``run_dir / "evaluation.sqlite"`` when a run directory is set."""
+        return self.run_dir / STORE_FILE if self.run_dir is not None else None
+
+    def eval_device(self) -> torch.device:
+        """The device for models this manager builds (``evaluation.device``; auto = cuda when available)."""
+        choice = self.config.evaluation.device
+        if choice == "auto":
+            choice = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(choice)
+
+    # ------------------------------------------------------------------------------------------- public API
+    async def evaluate_current_agent_async(
+        self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
+        num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
+        timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
+    ) -> EvaluationResult:
+        """Evaluate a live model (used read-only in eval mode, its mode restored after) or a snapshot.
+
+        ``model_version``/``timestep`` tag a live model's results (a snapshot carries its own).
+        """
+        if isinstance(agent, WeightSnapshot):
+            device = self.eval_device()
+            model = self.weights.build(agent, device)
+            who = _Agent(model, f"agent@v{agent.model_version}", device, agent.model_version, agent.timestep)
+        elif isinstance(agent, nn.Module):
+            model = unwrap_model(agent)
+            param = next(model.parameters(), None)
+            device = param.device if param is not None else torch.device("cpu")
+            name = f"agent@v{model_version}" if model_version is not None else "agent"
+            who = _Agent(model, name, device, model_version, timestep)
+        else:
+            raise TypeError(f"agent must be an nn.Module or a WeightSnapshot, got {type(agent).__name__}")
+        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
+
+    async def evaluate_checkpoint_async(
+        self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
+        strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
+    ) -> EvaluationResult:
+        """Evaluate a saved checkpoint (CheckpointError when it is missing, corrupt or mismatched)."""
+        device = self.eval_device()
+        loop = asyncio.get_running_loop()
+        model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(path), device)
+        who = _Agent(model, checkpoint_player_name(path), device, snap.model_version, snap.timestep, str(path))
+        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
+
+    def evaluate_current_agent(
+        self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
+        num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
+        timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
+    ) -> EvaluationResult:
+        """Synchronous twin of ``evaluate_current_agent_async`` (safe inside a running loop and in threads)."""
+        return run_sync(lambda: self.evaluate_current_agent_async(
+            agent, opponents, num_games, strategy, model_version=model_version, timestep=timestep, sprt=sprt,
+            save_games_dir=save_games_dir,
+        ))
+
+    def evaluate_checkpoint(
+        self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
+        strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
+    ) -> EvaluationResult:
+        """Synchronous twin of ``evaluate_checkpoint_async`` (safe inside a running loop and in threads)."""
+        return run_sync(lambda: self.evaluate_checkpoint_async(
+            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir
+        ))
+
+    # ------------------------------------------------------------------------------------------------ core
+    async def _evaluate(
+        self, who: _Agent, opponents: list[str] | None, num_games: int | None, strategy: str | None,
+        sprt: bool, save_games_dir: str | Path | None,
+    ) -> EvaluationResult:
+        ecfg = self.config.evaluation
+        strategy = strategy or ecfg.strategy
+        strategy_fn = get_strategy(strategy)
+        loop = asyncio.get_running_loop()
+        ratings = {}
+        if strategy == "ladder" and self.store_path is not None:
+            ratings = await loop.run_in_executor(
+                None, store_ratings, self.store_path, ecfg.anchor, dict(ecfg.anchor_elo)
+            )
+        requested = list(opponents) if opponents is not None else list(ecfg.opponents)
+        plan = strategy_fn(StrategyContext(self.config, requested, who.name, ratings))
+        games = ecfg.num_games if num_games is None else num_games
+        if games < 1:
+            raise ValueError(f"num_games must be >= 1, got {games}")
+        openings = schedule(ecfg.opening_suite, math.ceil(games / 2))  # whole colour-swapped pairs
+        modes = [(m, m.training) for m in who.model.modules()]
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keisei-eval-cpu")
+        try:
+            who.model.eval()
+            async with AsyncExitStack() as stack:
+                sides = await self._open_sides(plan, who, stack)
+                matchups = [Matchup(sides[_key(a)], sides[_key(b)], openings) for a, b in plan.pairings]
+                played = await play_matchups(
+                    matchups, max_plies=ecfg.max_plies, impasse_points=self.config.env.impasse_points,
+                    executor=executor,
+                )
+            return await self._finish(who, plan, played, strategy, sprt, save_games_dir, executor)
+        finally:
+            executor.shutdown(wait=True)  # nothing touches the model after this
+            for module, mode in modes:
+                module.training = mode
+
+    async def _open_sides(
+        self, plan: Plan, who: _Agent, stack: AsyncExitStack
+    ) -> dict[str | None, Side]:
+        """A Side per player of the plan (key None: the agent); engines are closed when ``stack`` exits."""
+        ecfg = self.config.evaluation
+        base = self.config.training.seed
+        agent_policy = NetworkPolicy(who.model, who.device, ecfg.deterministic, _seed(base, "agent"))
+        sides: dict[str | None, Side] = {None: Side(who.name, policy=agent_policy)}
+        loop = asyncio.get_running_loop()
+        specs = {spec.name: spec for pair in plan.pairings for spec in pair if spec is not None}
+        for name, spec in specs.items():
+            seed = _seed(base, name)
+            if spec.kind == "random":
+                sides[name] = Side(name, player=RandomPlayer(seed=seed))
+            elif spec.kind == "greedy":
+                sides[name] = Side(name, player=GreedyPlayer(seed=seed))
+            elif spec.kind == "current":
+                sides[name] = Side(name, policy=agent_policy)
+            elif spec.kind == "checkpoint":
+                device = self.eval_device()
+                model, _ = await loop.run_in_executor(None, self.weights.load_checkpoint, spec.path, device)
+                sides[name] = Side(name, policy=NetworkPolicy(model, device, ecfg.deterministic, seed))
+            else:
+                sides[name] = Side(name, engine=await stack.enter_async_context(open_engine(spec, self.config)))
+        return sides
+
+    async def _finish(
+        self, who: _Agent, plan: Plan, played: list[list[LiveGame]], strategy: str, sprt: bool,
+        save_games_dir: str | Path | None, executor: ThreadPoolExecutor,
+    ) -> EvaluationResult:
+        """Records, saved games, store rows, summaries and the optional SPRT."""
+        loop = asyncio.get_running_loop()
+        evaluation_id = uuid.uuid4().hex
+        agent_live = [lg for (a, _), games in zip(plan.pairings, played) if a is None for lg in games]
+        side_live = [lg for (a, _), games in zip(plan.pairings, played) if a is not None for lg in games]
+        directory = self._games_dir(who, save_games_dir)
+        if directory is not None:
+            fmt = self.config.logging.game_format
+            await loop.run_in_executor(executor, save_games, agent_live + side_live, directory, fmt)
+        games = [lg.record() for lg in agent_live]
+        side_games = [lg.record() for lg in side_live]
+        if self.store_path is not None:
+            versions = {who.name: who.model_version} if who.model_version is not None else {}
+            await loop.run_in_executor(executor, functools.partial(
+                record_games, self.store_path, games + side_games, timestep=who.timestep,
+                evaluation_id=evaluation_id, versions=versions,
+            ))
+        errors = list(plan.errors) + [
+            f"{g.player} vs {g.opponent} (opening {g.opening}, {g.player} {g.agent_color}): {g.error}"
+            for g in games + side_games if g.error is not None
+        ]
+        opponents = [spec.name for spec in plan.opponents]
+        return EvaluationResult(
+            opponents=summarise(games, opponents), games=games, errors=errors,
+            model_version=who.model_version, timestep=who.timestep, checkpoint=who.checkpoint,
+            sprt=run_sprt(games, opponents, self.config.evaluation) if sprt else None,
+            agent=who.name, strategy=strategy, side_games=side_games, evaluation_id=evaluation_id,
+        )
+
+    def _games_dir(self, who: _Agent, save_games_dir: str | Path | None) -> Path | None:
+        """Where to save game records: the explicit directory, else run_dir/eval_games/<agent> when
+        ``evaluation.save_games`` is set, else nowhere."""
+        if save_games_dir is not None:
+            return Path(save_games_dir)
+        if self.config.evaluation.save_games and self.run_dir is not None:
+            tag = who.name if who.timestep is None else f"{who.name}_t{who.timestep}"
+            return self.run_dir / "eval_games" / tag.replace(":", "_").replace("/", "_")
+        return None
+
+
+def _key(spec: OpponentSpec | None) -> str | None:
+    """The sides-table key of a pairing member (None is the agent)."""
+    return None if spec is None else spec.name

@@ -1,0 +1,49 @@
+"""Writing evaluation games to the run's GameStore and reading the store's ratings back (for the ladder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from keisei.evaluation.ratings import fit_ratings
+from keisei.evaluation.result import GameRecord
+from keisei.evaluation.store import GameStore
+
+
+def store_result(record: GameRecord) -> str:
+    """The store's result column: the winner's colour, "draw" or "error"."""
+    if record.result in ("draw", "error"):
+        return record.result
+    other = "white" if record.agent_color == "black" else "black"
+    return record.agent_color if record.result == "win" else other
+
+
+def record_games(
+    path: Path, games: list[GameRecord], *, timestep: int | None, evaluation_id: str,
+    versions: dict[str, int] | None = None,
+) -> int:
+    """Store every game (players by name and colour, result, reason, plies, opening, timestep); -> count.
+
+    ``versions`` maps player names to model versions (stored as black_version / white_version).
+    """
+    versions = versions or {}
+    with GameStore(path) as store:
+        for g in games:
+            black, white = (g.player, g.opponent) if g.agent_color == "black" else (g.opponent, g.player)
+            store.record_game(
+                black=black, white=white, result=store_result(g), reason=g.reason, plies=g.plies,
+                opening=g.opening, evaluation_id=evaluation_id, black_version=versions.get(black),
+                white_version=versions.get(white), timestep=timestep,
+                extra={"error": g.error} if g.error is not None else None,
+            )
+    return len(games)
+
+
+def store_ratings(path: Path, anchor: str, fixed: dict[str, float] | None = None) -> dict[str, float]:
+    """Every placed player's Elo from a joint fit of the store's games ({} without a store or games)."""
+    if not path.is_file():
+        return {}
+    with GameStore(path) as store:
+        games = store.games()
+    if not games:
+        return {}
+    return fit_ratings(games, anchor=anchor, fixed=fixed).elos()
