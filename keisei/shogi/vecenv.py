@@ -30,8 +30,8 @@ class StepResult:
     position env ``i``'s game ended in (side to move's view) where ``terminated[i] | truncated[i]``, zeros
     elsewhere. ``obs``/``mask`` of a finished env already show its next game's first position.
     ``infos[i]`` (finished envs only): winner, reason, plies, start_sfen, moves.
-    ``captured[i]``: material value (``PIECE_VALUES``, pawn = 1) of the piece the mover just captured, else 0;
-    the raw signal for optional reward shaping (zero-sum from the mover's view).
+    ``captured[i]``: material value (``PIECE_VALUES``, pawn = 1) of the piece the mover just captured, else 0
+    (only with ``VecEnv(track_captures=True)``, else all 0): the signal for optional reward shaping.
     """
 
     obs: np.ndarray
@@ -78,6 +78,7 @@ class VecEnv:
         openings: list[str] | None = None,
         feature_set: str = DEFAULT_FEATURE_SET,
         impasse_points: int = 27,
+        track_captures: bool = False,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -86,6 +87,7 @@ class VecEnv:
         self.num_envs = num_envs
         self.max_plies = max_plies
         self._impasse_points = impasse_points
+        self._track_captures = track_captures
         if openings is None:
             self._openings = [Game(max_plies=max_plies, impasse_points=impasse_points)]
         else:
@@ -182,9 +184,10 @@ class VecEnv:
         final_rows: list[int] = []
         infos: dict[int, dict] = {}
         games = self._games
-        codes = self._captured_codes
+        codes, track = self._captured_codes, self._track_captures
         for i, game, move, views in zip(range(self.num_envs), games, moves, self._views):
-            codes[i] = game._board.piece(move & 0x7F)
+            if track:
+                codes[i] = game._board.piece(move & 0x7F)
             game._push_trusted(move)
             if game._result is not None:
                 final_rows.append(i)
@@ -193,7 +196,8 @@ class VecEnv:
             write(game._board, *views)
         self._final_rows = final_rows
         self._refresh_masks()
-        np.take(PIECE_VALUES, codes & 15, out=self._captured)
+        if track:
+            np.take(PIECE_VALUES, codes & 15, out=self._captured)
         return StepResult(
             self._obs, self._mask, self._reward, self._terminated, self._truncated, self._final_obs, infos,
             self._captured,

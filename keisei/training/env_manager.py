@@ -11,10 +11,10 @@ from keisei.shogi import VecEnv
 class EnvManager:
     """Holds the VecEnv plus the observation/mask (the env's reused arrays) the next step acts on."""
 
-    def __init__(self, cfg: EnvConfig, seed: int) -> None:
+    def __init__(self, cfg: EnvConfig, seed: int, track_captures: bool = False) -> None:
         self.cfg = cfg
         self.env = VecEnv(cfg.num_envs, max_plies=cfg.max_plies, seed=seed, openings=cfg.openings or None,
-                          impasse_points=cfg.impasse_points)
+                          impasse_points=cfg.impasse_points, track_captures=track_captures)
         self.obs, self.mask = self.env.reset()
 
     @property

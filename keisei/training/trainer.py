@@ -102,7 +102,7 @@ class Trainer:
         self.checkpoints.metrics = self.metrics
         self.display = DisplayManager(cfg.display)
         self.models = ModelManager(cfg, self.device, total_updates=math.ceil(t.total_timesteps / rollout))
-        self.envs = EnvManager(cfg.env, seed=t.seed)
+        self.envs = EnvManager(cfg.env, seed=t.seed, track_captures=t.material_reward_coef > 0)
         self.net_time = Stopwatch()
         self.counters = Counters()
         self.stop = StopControl(t.total_timesteps, t.max_wall_seconds)

@@ -51,7 +51,7 @@ def test_restore_rejects_wrong_size_and_bad_moves():
 
 
 def test_captured_reports_the_value_of_the_taken_piece():
-    env = VecEnv(1, seed=0, openings=["7g7f 3c3d"])
+    env = VecEnv(1, seed=0, openings=["7g7f 3c3d"], track_captures=True)
     env.reset()
     game = env.games[0]
     from keisei.shogi import action_of
