@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _console_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -38,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return int(rc or 0)
+
+
+def _console_logging() -> None:
+    """Warnings and errors (e.g. a failed callback's traceback) also reach stderr, not only the run's log file."""
+    pkg = logging.getLogger("keisei")
+    if not any(getattr(h, "_keisei_console", False) for h in pkg.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._keisei_console = True  # type: ignore[attr-defined]
+        pkg.addHandler(handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

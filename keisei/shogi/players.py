@@ -8,11 +8,9 @@ import cshogi
 import numpy as np
 
 from keisei.shogi.game import Game
+from keisei.shogi.material import PIECE_VALUES
 
 __all__ = ["PIECE_VALUES", "GreedyPlayer", "Player", "RandomPlayer"]
-
-# Captured-piece values indexed by cshogi piece type (0 none, 1 pawn ... 7 gold, 8 king, 9-14 promoted).
-PIECE_VALUES = (0, 1, 3, 4, 5, 8, 10, 6, 0, 7, 6, 6, 6, 10, 12)
 
 
 @runtime_checkable
@@ -54,8 +52,10 @@ class GreedyPlayer:
 
     def choose(self, game: Game) -> str:
         moves = _require_moves(game)
-        mate = game.board.mate_move_in_1ply()
-        if mate:
+        # cshogi's mate search assumes the side to move is not in check (in check it can return a move that
+        # leaves the king attacked), so only ask it then, and only trust a move that is in the legal list.
+        mate = 0 if game.board.is_check() else game.board.mate_move_in_1ply()
+        if mate and mate in moves:
             return cshogi.move_to_usi(mate)
         values = np.array([PIECE_VALUES[cshogi.move_cap(m)] for m in moves])
         best = int(values.max())

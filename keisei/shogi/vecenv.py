@@ -15,11 +15,9 @@ import numpy as np
 from keisei.shogi.encoding import DEFAULT_FEATURE_SET, get_feature_set
 from keisei.shogi.game import COLORS, Game, IllegalMoveError
 from keisei.shogi.labels import LABEL_LUT, NUM_ACTIONS
+from keisei.shogi.material import PIECE_VALUE_TABLE
 
-__all__ = ["PIECE_VALUES", "StepResult", "VecEnv", "parse_opening", "random_legal_actions"]
-
-# Material value (pawn = 1) by cshogi piece code & 15: P L N S B R G K +P +L +N +S +B +R.
-PIECE_VALUES = np.array([0, 1, 3, 4, 5, 8, 10, 6, 0, 6, 6, 6, 6, 10, 12, 0], dtype=np.float32)
+__all__ = ["StepResult", "VecEnv", "parse_opening", "random_legal_actions"]
 
 
 @dataclass
@@ -30,7 +28,7 @@ class StepResult:
     position env ``i``'s game ended in (side to move's view) where ``terminated[i] | truncated[i]``, zeros
     elsewhere. ``obs``/``mask`` of a finished env already show its next game's first position.
     ``infos[i]`` (finished envs only): winner, reason, plies, start_sfen, moves.
-    ``captured[i]``: material value (``PIECE_VALUES``, pawn = 1) of the piece the mover just captured, else 0
+    ``captured[i]``: value (``material.PIECE_VALUES``, pawn = 1) of the piece the mover just captured, else 0
     (only with ``VecEnv(track_captures=True)``, else all 0): the signal for optional reward shaping.
     """
 
@@ -197,7 +195,7 @@ class VecEnv:
         self._final_rows = final_rows
         self._refresh_masks()
         if track:
-            np.take(PIECE_VALUES, codes & 15, out=self._captured)
+            np.take(PIECE_VALUE_TABLE, codes & 15, out=self._captured)
         return StepResult(
             self._obs, self._mask, self._reward, self._terminated, self._truncated, self._final_obs, infos,
             self._captured,

@@ -45,3 +45,30 @@ def test_choose_on_finished_game_raises() -> None:
     game = Game("4k4/4G4/4P4/9/9/9/9/9/4K4 w - 1")
     with pytest.raises(ValueError, match="no move to choose"):
         RandomPlayer(seed=1).choose(game)
+
+
+# Positions in check where cshogi's mate_move_in_1ply() answers a move that is not legal (found by
+# `keisei bench learn`): the greedy player must never pass such a move on.
+IN_CHECK_TRAPS = [
+    "1rsg2sn1/P3k+N3/2p3pg1/1p3p3/3pp4/6P1l/+l6p1/9/1+rb1K2+b1 w 2g2s2n2l9p 88",
+    "1n2k1gnl/l8/p1p1+B4/7p1/6P1p/Pb3P3/4P3P/7P1/2rPK1S1+l b S3Pr3g2s2nl4p 63",
+]
+
+
+@pytest.mark.parametrize("sfen", IN_CHECK_TRAPS)
+def test_greedy_never_plays_an_illegal_mate_when_in_check(sfen):
+    game = Game(sfen)
+    assert game.board.is_check()
+    mate = game.board.mate_move_in_1ply()
+    assert mate and mate not in game.legal_move_ints()  # the trap is real
+    for seed in range(5):
+        assert GreedyPlayer(seed=seed).choose(game) in game.legal_moves()
+
+
+def test_baselines_only_play_legal_moves_over_many_games():
+    for seed in range(6):
+        game = Game(max_plies=300)
+        players = [GreedyPlayer(seed=seed), RandomPlayer(seed=seed + 100)]
+        while game.result is None:
+            move = players[game.ply % 2].choose(game)
+            game.push_usi(move)  # raises IllegalMoveError on an illegal choice
