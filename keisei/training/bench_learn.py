@@ -1,9 +1,10 @@
 """`keisei bench learn`: train a preset from scratch; at wall-clock points score it vs random and greedy.
 
-The training clock pauses while evaluating. Evaluation plays `games` games per opponent with the batched
-match runner (keisei.training.match_runner; the network samples from its policy, colours balanced). The
-report adds throughput and the fraction of training wall time spent outside network calls (rollout
-forwards and PPO updates are timed; everything else is env stepping, encoding, sampling glue, buffers).
+The training clock pauses while evaluating. Evaluation plays `games` games per opponent through the
+EvaluationManager (colour-swapped pairs over the v1 opening suite, batched inference; the network samples
+from its policy, as in self-play). An evaluation with errors stops the bench with an error: an error is never
+scored. The report adds throughput and the fraction of training wall time spent outside network calls
+(rollout forwards and PPO updates are timed; everything else is env stepping, encoding, sampling, buffers).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from keisei.config import ConfigError, load_config
+from keisei.errors import KeiseiError
+from keisei.evaluation import EvaluationManager
 from keisei.models import unwrap_model
-from keisei.shogi import GreedyPlayer, RandomPlayer
 from keisei.training.callbacks import Callback, CallbackContext
-from keisei.training.match_runner import play_match
+
+OPPONENTS = ("random", "greedy")
 
 BENCH_DEFAULTS = ["training.total_timesteps=1000000000000", "training.max_wall_seconds=0",
                   "evaluation.enable_periodic_evaluation=false"]
@@ -48,11 +51,12 @@ def parse_points(points: str, minutes: float) -> list[float]:
 class LearningCurveCallback(Callback):
     """Evaluates at each training-clock point (clock paused meanwhile) and stops training after the last."""
 
-    def __init__(self, points_min: list[float], games: int, request_stop, seed: int) -> None:
+    def __init__(self, points_min: list[float], games: int, request_stop, evaluator: EvaluationManager) -> None:
         self.pending = list(points_min)
         self.games = games
         self.request_stop = request_stop
-        self.seed = seed
+        self.evaluator = evaluator
+        self.failure: str | None = None
         self.curve: list[CurvePoint] = []
         self.eval_seconds = 0.0
         self.final_seconds: float | None = None  # training clock when the last point was evaluated
@@ -71,12 +75,18 @@ class LearningCurveCallback(Callback):
         while self.pending and train_min >= self.pending[0]:
             point = self.pending.pop(0)
         begin = time.perf_counter()
-        scores = {}
-        for opp in (RandomPlayer(seed=self.seed), GreedyPlayer(seed=self.seed + 1)):
-            res = play_match(unwrap_model(ctx.model), opp, self.games, device=ctx.device,
-                             max_plies=ctx.config.evaluation.max_plies)
-            scores[opp.name] = res.score
-        self.eval_seconds += time.perf_counter() - begin
+        try:
+            result = self.evaluator.evaluate_current_agent(unwrap_model(ctx.model), list(OPPONENTS), self.games,
+                                                           model_version=ctx.model_version, timestep=ctx.timesteps)
+            if result.errors:
+                raise KeiseiError(f"evaluation at {point} min had errors: {result.errors[:3]}")
+        except Exception as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
+            self.request_stop("bench learn: evaluation failed")
+            raise
+        finally:
+            self.eval_seconds += time.perf_counter() - begin
+        scores = {s.name: s.score for s in result.opponents}
         self.curve.append(CurvePoint(point, train_min, ctx.timesteps, ctx.updates, scores["random"],
                                      scores["greedy"]))
         ctx.display.set_status("bench", f"{train_min:.1f} min: vs random {scores['random']:.3f}, "
@@ -106,7 +116,7 @@ def run_learn_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--games must be >= 2 (colour-balanced pairs), got {args.games}")
     config = load_config(preset=args.preset, overrides=[*BENCH_DEFAULTS, *args.overrides])
     trainer = Trainer(config, run_dir=args.run_dir)
-    bench = LearningCurveCallback(points, args.games, trainer.request_stop, config.training.seed)
+    bench = LearningCurveCallback(points, args.games, trainer.request_stop, EvaluationManager(config))
     trainer.callbacks.add(bench)
     print(f"bench learn: preset {args.preset}, run {trainer.run_dir}, evaluating at {points} min", flush=True)
     summary = trainer.run()
@@ -124,4 +134,6 @@ def run_learn_bench(args: argparse.Namespace) -> int:
     print(format_report(result), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if bench.failure:
+        raise KeiseiError(f"bench learn stopped early: {bench.failure}")
     return 0
