@@ -1,10 +1,9 @@
-"""Action/observation sizes shared by the models.
+"""Action/observation sizes the models are built for (owned by keisei.shogi, re-exported here)."""
 
-Defined locally because keisei.shogi (which owns these numbers) did not exist when this package was written;
-keep them equal to keisei.shogi.NUM_ACTIONS / OBS_SHAPE (a test checks this once keisei.shogi exists).
-"""
+from keisei.shogi import NUM_ACTIONS, OBS_SHAPE
 
-NUM_ACTIONS = 2187  # dlshogi move labels: 27 direction planes x 81 destination squares
-OBS_SHAPE = (119, 9, 9)
-POLICY_PLANES = 27  # 10 directions, 10 promoting directions, 7 drop piece types
+POLICY_PLANES = 27  # dlshogi move labels: 10 directions, 10 promoting directions, 7 drop piece types
 NUM_SQUARES = 81
+assert POLICY_PLANES * NUM_SQUARES == NUM_ACTIONS
+
+__all__ = ["NUM_ACTIONS", "NUM_SQUARES", "OBS_SHAPE", "POLICY_PLANES"]

@@ -113,7 +113,9 @@ def test_unwrap_and_state_dict_without_prefixes(tiny_cfg):
 
 
 def test_model_constants_agree_with_shogi_package():
-    shogi = pytest.importorskip("keisei.shogi")
-    if not hasattr(shogi, "NUM_ACTIONS"):
-        pytest.skip("keisei.shogi does not export NUM_ACTIONS yet")
+    import keisei.shogi as shogi
+
     assert (shogi.NUM_ACTIONS, tuple(shogi.OBS_SHAPE)) == (NUM_ACTIONS, OBS_SHAPE)
+    model = build_model(ModelConfig(blocks=1, channels=16, value_hidden=16)).eval()
+    logits, value = model(torch.zeros(2, *shogi.OBS_SHAPE))
+    assert logits.shape == (2, shogi.NUM_ACTIONS) and value.shape == (2,)
