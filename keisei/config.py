@@ -48,7 +48,7 @@ class TrainingConfig(_Section):
     num_steps: int = Field(32, ge=1, description="rollout length per env; rollout = num_steps * num_envs")
     learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
     lr_schedule: Literal["constant", "linear", "cosine"] = "linear"
-    gamma: float = Field(1.0, ge=0.0, le=1.0)
+    gamma: float = Field(0.99, ge=0.0, le=1.0, description="< 1 makes faster wins worth more than slow ones")
     gae_lambda: float = Field(0.95, ge=0.0, le=1.0)
     update_epochs: int = Field(4, ge=1, le=100)
     num_minibatches: int = Field(4, ge=1)
