@@ -14,6 +14,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from keisei.atomic import atomic_write_text
 from keisei.errors import KeiseiError
 
 PRESETS = ("tiny", "small", "base")
@@ -243,9 +244,4 @@ def config_from_dict(data: dict, source: str = "checkpoint") -> KeiseiConfig:
 
 
 def save_config(cfg: KeiseiConfig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(cfg.to_toml())
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, cfg.to_toml())

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from keisei.atomic import atomic_write_text
 from keisei.evaluation.opponents import checkpoint_player_name, parse_opponent
 
 logger = logging.getLogger(__name__)
@@ -71,13 +72,7 @@ def parse_pool_spec(spec: str) -> int | None:
 
 
 def _atomic_write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 class OpponentPool:

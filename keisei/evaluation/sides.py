@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from keisei.models.masking import mask_logits
 from keisei.shogi import Player
 
 
@@ -38,8 +39,7 @@ class NetworkPolicy:
         with torch.inference_mode():
             logits, _ = self.model(torch.from_numpy(obs).to(self.device))
             logits = logits.float().cpu()
-        legal = torch.from_numpy(mask)
-        masked = logits.masked_fill(~legal, float("-inf"))
+        masked = mask_logits(logits, torch.from_numpy(mask))
         if self.deterministic:
             actions = masked.argmax(dim=-1)
         else:

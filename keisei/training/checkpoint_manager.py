@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from keisei.atomic import atomic_write_text
 from keisei.checkpoint import CheckpointError, save_checkpoint
 from keisei.training.callbacks import MetricsSink
 
@@ -20,15 +20,6 @@ LATEST = "latest"
 BEST = "best.json"
 
 Listener = Callable[[Path, dict[str, Any]], None]
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class CheckpointManager:
@@ -92,7 +83,7 @@ class CheckpointManager:
         """Write ckpt_<timesteps>.pt atomically, repoint `latest`, prune, then notify listeners."""
         self.dir.mkdir(parents=True, exist_ok=True)
         path = save_checkpoint(self.dir / f"ckpt_{timesteps}.pt", payload)
-        _atomic_write_text(self.dir / LATEST, path.name + "\n")
+        atomic_write_text(self.dir / LATEST, path.name + "\n")
         self._prune(keep=path.name)
         meta = {"timesteps": timesteps, "model_version": payload.get("model_version"),
                 "model_name": payload.get("model_name"), **payload.get("counters", {})}
@@ -111,7 +102,7 @@ class CheckpointManager:
         if path.parent.resolve() != self.dir.resolve() or not path.is_file():
             raise CheckpointError(path, f"mark_best: not a checkpoint file in {self.dir}")
         names = self.best() | {path.name}
-        _atomic_write_text(self.dir / BEST, json.dumps(sorted(names)) + "\n")
+        atomic_write_text(self.dir / BEST, json.dumps(sorted(names)) + "\n")
 
     def _prune(self, keep: str) -> None:
         files = self.checkpoints()

@@ -113,7 +113,7 @@ def test_unwrap_and_state_dict_without_prefixes(tiny_cfg):
 
 
 def test_model_constants_agree_with_shogi_package():
-    import keisei.shogi as shogi
+    from keisei import shogi
 
     assert (shogi.NUM_ACTIONS, tuple(shogi.OBS_SHAPE)) == (NUM_ACTIONS, OBS_SHAPE)
     model = build_model(ModelConfig(blocks=1, channels=16, value_hidden=16)).eval()

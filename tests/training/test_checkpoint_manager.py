@@ -51,12 +51,12 @@ def test_best_survives_a_new_manager_and_latest_is_never_pruned(tmp_path):
 def test_latest_pointer_write_is_atomic(tmp_path, monkeypatch):
     mgr = CheckpointManager(tmp_path, keep_last=3)
     mgr.save(payload(100), 100)
-    import keisei.training.checkpoint_manager as cm
+    import keisei.atomic as atomic  # the pointer is written through keisei.atomic
 
     def failing_replace(src, dst):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(cm.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         mgr.save(payload(200), 200)
     monkeypatch.undo()
