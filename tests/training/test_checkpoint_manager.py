@@ -51,7 +51,7 @@ def test_best_survives_a_new_manager_and_latest_is_never_pruned(tmp_path):
 def test_latest_pointer_write_is_atomic(tmp_path, monkeypatch):
     mgr = CheckpointManager(tmp_path, keep_last=3)
     mgr.save(payload(100), 100)
-    import keisei.atomic as atomic  # the pointer is written through keisei.atomic
+    from keisei import atomic  # the pointer is written through keisei.atomic
 
     def failing_replace(src, dst):
         raise OSError("disk full (simulated)")
