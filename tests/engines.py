@@ -9,20 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from keisei.usi.spec import SEARCH_DIRS, resolve_executable
+from keisei.usi.spec import ENGINE_DIRS_ENV, resolve_executable, search_dirs
 
 FAKE_USI = Path(__file__).parent / "fake_engines" / "fake_usi.py"
 
 
 def require_engine(name: str, *, ci_required: bool = True) -> str:
-    """The path of engine ``name`` (PATH, then /usr/games); skip the test when absent.
+    """The path of engine ``name`` (PATH, then /usr/games or $KEISEI_ENGINE_DIRS); skip the test when absent.
+
+    ``PATH=/usr/bin:/bin KEISEI_ENGINE_DIRS= make test`` runs the suite as on a machine without engines.
 
     Under CI (env var CI set) a missing engine fails the test instead, unless ``ci_required`` is False
     (engines that .ci/run does not install).
     """
     path = resolve_executable(name)
     if path is None:
-        message = f"USI engine {name!r} not found on PATH or in {', '.join(SEARCH_DIRS)}"
+        where = ", ".join(search_dirs()) or f"no other directory (${ENGINE_DIRS_ENV} is empty)"
+        message = f"USI engine {name!r} not found on PATH or in {where}"
         if ci_required and os.environ.get("CI"):
             pytest.fail(f"{message} (CI is set: engine tests must run)")
         pytest.skip(message)

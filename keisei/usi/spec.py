@@ -2,7 +2,8 @@
 
 ``nodes``, ``depth``, ``byoyomi`` (ms) and ``movetime`` (ms) are ``go`` limits; every other name is a
 ``setoption``. Names and values are URL-decoded (``Skill%20Level`` or ``Skill+Level`` or a plain space).
-A bare name (``usi:fairy-stockfish``) is looked up on PATH, then in /usr/games.
+A bare name (``usi:fairy-stockfish``) is looked up on PATH, then in /usr/games (or the directories in the
+environment variable ``KEISEI_ENGINE_DIRS``, ``os.pathsep``-separated; empty = PATH only).
 
 Some engines need more than the spec says; ``KNOWN_ENGINES`` holds what was found by running them:
 
@@ -22,7 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GO_LIMITS = ("nodes", "depth", "byoyomi", "movetime")
-SEARCH_DIRS = ("/usr/games",)
+SEARCH_DIRS = ("/usr/games",)  # the default of KEISEI_ENGINE_DIRS
+ENGINE_DIRS_ENV = "KEISEI_ENGINE_DIRS"
+
+
+def search_dirs() -> tuple[str, ...]:
+    """Where bare engine names are looked up after PATH: ``$KEISEI_ENGINE_DIRS`` when set, else SEARCH_DIRS."""
+    value = os.environ.get(ENGINE_DIRS_ENV)
+    if value is None:
+        return SEARCH_DIRS
+    return tuple(d for d in value.split(os.pathsep) if d)
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,12 @@ KNOWN_ENGINES: dict[str, KnownEngine] = {
 
 
 def resolve_executable(name: str) -> str | None:
-    """The absolute path of an executable ``name`` (a path, or a bare name on PATH or in /usr/games)."""
+    """The absolute path of an executable ``name`` (a path, or a bare name on PATH or in ``search_dirs()``)."""
     if os.sep in name:
         path = Path(name).expanduser()
         return str(path.resolve()) if path.is_file() and os.access(path, os.X_OK) else None
-    found = shutil.which(name) or shutil.which(name, path=os.pathsep.join(SEARCH_DIRS))
+    dirs = search_dirs()
+    found = shutil.which(name) or (shutil.which(name, path=os.pathsep.join(dirs)) if dirs else None)
     return str(Path(found).resolve()) if found else None
 
 
@@ -67,9 +78,10 @@ class EngineSpec:
             raise ValueError(f"engine spec {spec!r}: missing the engine executable after 'usi:'")
         path = resolve_executable(target)
         if path is None:
+            where = ", ".join(search_dirs()) or f"no other directory (${ENGINE_DIRS_ENV} is empty)"
             raise ValueError(
                 f"engine spec {spec!r}: executable {target!r} not found (or not executable); "
-                f"looked on PATH and in {', '.join(SEARCH_DIRS)}"
+                f"looked on PATH and in {where}"
             )
         try:
             pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engines import require_engine
+from engines import fake_engine, require_engine
 from eval_helpers import tiny_config
 
 from keisei.evaluation.opponents import parse_opponent, parse_opponents
@@ -48,12 +48,26 @@ def test_named_engines_from_config():
         ("", "non-empty"),
         ("checkpoint:", "checkpoint needs a path"),
         ("usi:/no/such/engine", "'usi:/no/such/engine'"),
-        ("usi:fairy-stockfish?nodes=abc", "nodes must be a positive integer"),
     ],
 )
 def test_bad_specs_are_value_errors_naming_the_spec(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_opponent(spec)
+
+
+def test_bad_go_limit_is_named_without_a_real_engine(tmp_path):
+    """A bad limit is reported as such on any machine (the fake engine is always there)."""
+    spec = fake_engine(tmp_path) + "?nodes=abc"
+    with pytest.raises(ValueError, match="nodes must be a positive integer"):
+        parse_opponent(spec)
+
+
+def test_missing_engine_directories_are_named(monkeypatch):
+    """With the engine directories emptied (as on a machine without engines) the message says so."""
+    monkeypatch.setenv("KEISEI_ENGINE_DIRS", "")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ValueError, match=r"'fairy-stockfish' not found.*KEISEI_ENGINE_DIRS is empty"):
+        parse_opponent("usi:fairy-stockfish?nodes=10")
 
 
 def test_duplicate_opponents_are_refused():
