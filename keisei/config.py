@@ -120,7 +120,9 @@ class LoggingConfig(_Section):
     wandb_project: str = "keisei"
     log_interval_updates: int = Field(1, ge=1)
     save_selfplay_games_every: int = Field(0, ge=0, description="save every Nth finished self-play game; 0 = off")
-    game_format: Literal["kif", "csa", "usi"] = "kif"
+    game_format: Literal["kif", "kifu", "csa", "usi"] = Field(
+        "kif", description="record format: kif (Shift_JIS), kifu (KIF in UTF-8), csa or usi"
+    )
 
 
 class DisplayConfig(_Section):

@@ -212,7 +212,9 @@ class EvaluationManager:
         directory = self._games_dir(who, save_games_dir)
         if directory is not None:
             fmt = self.config.logging.game_format
-            await loop.run_in_executor(executor, save_games, agent_live + side_live, directory, fmt)
+            await loop.run_in_executor(executor, functools.partial(
+                save_games, agent_live + side_live, directory, fmt, labels={who.name: _agent_label(who)}
+            ))
         games = [lg.record() for lg in agent_live]
         side_games = [lg.record() for lg in side_live]
         if self.store_path is not None:
@@ -242,6 +244,14 @@ class EvaluationManager:
             tag = who.name if who.timestep is None else f"{who.name}_t{who.timestep}"
             return self.run_dir / "eval_games" / tag.replace(":", "_").replace("/", "_")
         return None
+
+
+def _agent_label(who: _Agent) -> str:
+    """The agent's name in game records: its name with Keisei's and the model's version."""
+    import keisei
+
+    version = "" if who.model_version is None else f", model v{who.model_version}"
+    return f"{who.name} (Keisei {keisei.__version__}{version})"
 
 
 def _key(spec: OpponentSpec | None) -> str | None:

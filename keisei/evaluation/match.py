@@ -234,12 +234,21 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@=-]+", "_", name).strip("_") or "x"
 
 
-def save_games(games: list[LiveGame], directory: Path, fmt: str, start_index: int = 0) -> list[Path]:
-    """Save each game as a record (``fmt``: "kif", "csa" or "usi"); -> the paths written."""
+def save_games(
+    games: list[LiveGame], directory: Path, fmt: str, start_index: int = 0,
+    labels: dict[str, str] | None = None,
+) -> list[Path]:
+    """Save each game as a record (``fmt``: "kif", "kifu", "csa" or "usi"); -> the paths written.
+
+    The records name the players: ``labels`` maps a side's name to the name written (e.g. the agent with its
+    version); engines are named by their spec name, which holds their options.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    labels = labels or {}
     paths = []
     for i, lg in enumerate(games, start=start_index):
         black, white = (lg.a.name, lg.b.name) if lg.a_color == "black" else (lg.b.name, lg.a.name)
         path = directory / f"{i:04d}_{_safe(black)}_vs_{_safe(white)}_{lg.opening.id}.{fmt}"
-        paths.append(save_record(lg.game, path, fmt=fmt))
+        names = (labels.get(black, black), labels.get(white, white))
+        paths.append(save_record(lg.game, path, fmt=fmt, names=names))
     return paths

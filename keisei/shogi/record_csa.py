@@ -1,7 +1,9 @@
 """CSA records: cshogi's native parser reads the start position; moves and the end token are read here.
 
-Writing adds a ``'keisei-result: <winner> <reason>`` comment so Keisei's own records round-trip exactly;
-records from elsewhere are read through their ``%`` end token (relative to the side to move).
+Writing adds a ``'keisei-result: <winner> <reason>`` comment so Keisei's own records round-trip exactly,
+names the players (``N+``/``N-``) and ends the game with the token CSA servers use (see ``_end_token``), so
+cshogi's CSA reader gets the winner right; records from elsewhere are read through their ``%`` end token
+(relative to the side to move).
 """
 
 from __future__ import annotations
@@ -33,24 +35,44 @@ _ENDINGS = {
 }
 
 
+def _sign(color: str) -> str:
+    return "+" if color == "black" else "-"
+
+
 def _end_token(result: GameResult, turn: str) -> str:
-    reason = result.reason
+    """The end token as CSA servers write it (so cshogi's reader gets the winner right).
+
+    The side to move after the last move is ``turn``. A mated side resigns (%TORYO); perpetual check is the
+    checking side's foul (%+ILLEGAL_ACTION / %-ILLEGAL_ACTION naming it); truncation is %CHUDAN.
+    """
+    reason, winner = result.reason, result.winner
+    loser = None if winner is None else ("white" if winner == "black" else "black")
     if reason in ("checkmate", "no_moves"):
-        return "%TSUMI"
-    if reason in ("repetition", "perpetual_check"):
-        return "%SENNICHITE" if reason == "repetition" else "%OUTE_SENNICHITE"
+        return "%TORYO"
+    if reason == "repetition":
+        return "%SENNICHITE"
+    if reason == "perpetual_check":
+        return f"%{_sign(loser or turn)}ILLEGAL_ACTION"
     if reason == "impasse":
-        return "%KACHI" if result.winner else "%JISHOGI"
-    if reason == "max_plies":
-        return "%MAX_MOVES"
-    if reason == "illegal_move" and result.winner == turn:
-        return "%+ILLEGAL_ACTION" if turn == "white" else "%-ILLEGAL_ACTION"
-    return {"resign": "%TORYO", "time": "%TIME_UP", "illegal_move": "%ILLEGAL_MOVE"}[reason]
+        return "%KACHI" if winner else "%JISHOGI"
+    if reason == "max_plies" or loser is None:
+        return "%CHUDAN"
+    if reason == "illegal_move":
+        return "%ILLEGAL_MOVE" if loser == turn else f"%{_sign(loser)}ILLEGAL_ACTION"
+    if loser != turn:  # resigned or timed out while not to move: no CSA token says so (the comment does)
+        return "%CHUDAN"
+    return {"resign": "%TORYO", "time": "%TIME_UP"}[reason]
 
 
-def write_csa(game: Game) -> str:
+def _name(name: str) -> str:
+    return " ".join(str(name).split()) or "?"
+
+
+def write_csa(game: Game, names: tuple[str, str] | None = None) -> str:
+    """CSA V2.2 text; ``names`` = (black, white) player names (default "black", "white")."""
+    black, white = names or ("black", "white")
     board = cshogi.Board(game.start_sfen)
-    lines = ["V2.2", "N+black", "N-white"]
+    lines = ["V2.2", f"N+{_name(black)}", f"N-{_name(white)}"]
     if game.result is not None:
         lines.append("'" + result_comment(game.result))
     lines.extend(board.csa_pos().rstrip("\n").split("\n"))

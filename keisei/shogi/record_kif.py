@@ -1,4 +1,8 @@
-"""KIF records (UTF-8 written; UTF-8 or Shift_JIS read), including board-diagram (BOD) start positions.
+"""KIF records, including board-diagram (BOD) start positions.
+
+Written as ``.kif`` in Shift_JIS (cp932) or as ``.kifu`` in UTF-8, the convention Shogi software (and
+cshogi's ``KIF.Parser.parse_file``) reads by suffix; read in either encoding. The closing line names the
+winner (``まで81手で先手の勝ち``), the players are named (``先手：``/``後手：``).
 
 cshogi's KIF reader ignores BOD start positions, so the header and moves are read here; cshogi supplies the
 move notation (``move_to_kif``), the diagram writer and the handicap table. Keisei writes a
@@ -13,11 +17,11 @@ import re
 import cshogi
 import cshogi.KIF as cshogi_kif
 
-from keisei.shogi.game import Game, GameResult
+from keisei.shogi.game import EXTERNAL_REASONS, Game, GameResult
 from keisei.shogi.record_base import Ending, ParsedRecord, parse_result_comment, result_comment
 from keisei.shogi.sfen import STARTPOS_SFEN, validate_sfen
 
-__all__ = ["parse_kif", "write_kif"]
+__all__ = ["parse_kif", "write_kif", "write_kifu"]
 
 _TIME = "   ( 0:00/00:00:00)"
 _END_WORDS = {
@@ -45,7 +49,12 @@ _BOD_LETTERS = dict(
 _KANJI_DIGITS = "一二三四五六七八九"
 
 
+_SIDE = {"black": "先手", "white": "後手"}
+
+
 def _end_word(result: GameResult, turn: str) -> str:
+    if result.winner is None and result.reason in EXTERNAL_REASONS:
+        return "中断"
     if result.reason == "illegal_move":
         return "反則勝ち" if result.winner == turn else "反則負け"
     if result.reason == "impasse":
@@ -61,16 +70,37 @@ def _end_word(result: GameResult, turn: str) -> str:
     }[result.reason]
 
 
-def write_kif(game: Game) -> str:
+def _summary(result: GameResult, turn: str, plies: int) -> str:
+    """The closing ``まで...`` line in the form cshogi's (and the usual) KIF readers take the winner from."""
+    winner = result.winner
+    if winner is None:
+        return f"まで{plies}手で{_end_word(result, turn)}"
+    loser = "white" if winner == "black" else "black"
+    if result.reason == "illegal_move" and loser == turn:
+        return f"まで{plies}手で{_SIDE[loser]}の反則負け"
+    if result.reason in ("illegal_move", "perpetual_check"):
+        return f"まで{plies}手で{_SIDE[winner]}の反則勝ち"
+    if result.reason == "impasse":
+        return f"まで{plies}手で{_SIDE[winner]}の入玉勝ち"
+    return f"まで{plies}手で{_SIDE[winner]}の勝ち"
+
+
+def _name(name: str) -> str:
+    return " ".join(str(name).split()) or "?"
+
+
+def write_kif(game: Game, names: tuple[str, str] | None = None, encoding: str = "Shift_JIS") -> str:
+    """KIF text; ``names`` = (black, white); ``encoding`` is what the header declares (the caller encodes)."""
+    black, white = names or ("black", "white")
     start = cshogi.Board(game.start_sfen)
-    lines = ["#KIF version=2.0 encoding=UTF-8"]
+    lines = [f"#KIF version=2.0 encoding={encoding}"]
     if game.result is not None:
         lines.append("#" + result_comment(game.result))
     if game.start_sfen.rsplit(" ", 1)[0] == STARTPOS_SFEN.rsplit(" ", 1)[0]:
         lines.append("手合割：平手")
     else:
         lines.append(cshogi_kif.board_to_bod(start))
-    lines += ["先手：black", "後手：white", "手数----指手---------消費時間--"]
+    lines += [f"先手：{_name(black)}", f"後手：{_name(white)}", "手数----指手---------消費時間--"]
     prev = None
     for n, move in enumerate(game.move_ints, 1):
         lines.append(f"{n:>4} {cshogi_kif.move_to_kif(move, prev)}{_TIME}")
@@ -78,9 +108,13 @@ def write_kif(game: Game) -> str:
     result = game.result
     if result is not None:
         lines.append(f"{game.ply + 1:>4} {_end_word(result, game.turn)}{_TIME}")
-        who = {"black": "先手", "white": "後手"}.get(result.winner or "")
-        lines.append(f"まで{game.ply}手で" + (f"{who}の勝ち" if who else _end_word(result, game.turn)))
+        lines.append(_summary(result, game.turn, game.ply))
     return "\n".join(lines) + "\n"
+
+
+def write_kifu(game: Game, names: tuple[str, str] | None = None) -> str:
+    """KIF text declared UTF-8 (the ``.kifu`` convention)."""
+    return write_kif(game, names, encoding="UTF-8")
 
 
 def _kif_token(game: Game, token: str) -> str:

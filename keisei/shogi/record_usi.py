@@ -9,8 +9,9 @@ from keisei.shogi.sfen import STARTPOS_SFEN
 __all__ = ["parse_usi", "write_usi"]
 
 
-def write_usi(game: Game) -> str:
-    lines = [f"position sfen {game.start_sfen}" + (" moves " + " ".join(game.moves) if game.ply else "")]
+def write_usi(game: Game, names: tuple[str, str] | None = None) -> str:
+    lines = [f"# {side}: {' '.join(str(n).split())}" for side, n in zip(("black", "white"), names or ())]
+    lines += [f"position sfen {game.start_sfen}" + (" moves " + " ".join(game.moves) if game.ply else "")]
     if game.result is not None:
         lines.append(f"result {game.result.winner or 'draw'} {game.result.reason}")
     return "\n".join(lines) + "\n"

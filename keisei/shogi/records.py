@@ -1,5 +1,8 @@
 """Game records in USI, CSA and KIF: save, load (every move validated) and render as text.
 
+Formats: ``usi``, ``csa`` (UTF-8), ``kif`` (Shift_JIS / cp932, as Shogi software expects of ``.kif``) and
+``kifu`` (the same KIF in UTF-8). Records name the players (``names=(black, white)``).
+
 Loading replays the moves through ``Game``, so rule endings (checkmate, repetition ...) are recomputed and
 checked against what the record says; outside endings (resign, time, illegal move), declarations and
 truncation are taken from the record. A move that is not legal raises ``IllegalMoveError`` naming the file,
@@ -13,12 +16,18 @@ from pathlib import Path
 from keisei.shogi.game import Game, GameResult, IllegalMoveError
 from keisei.shogi.record_base import RULE_REASONS, ParsedRecord, resolve_ending
 from keisei.shogi.record_csa import parse_csa, write_csa
-from keisei.shogi.record_kif import parse_kif, write_kif
+from keisei.shogi.record_kif import parse_kif, write_kif, write_kifu
 from keisei.shogi.record_usi import parse_usi, write_usi
 
 __all__ = ["FORMATS", "load_record", "parse_record", "record_text", "save_record"]
 
-FORMATS = {"usi": (write_usi, parse_usi), "csa": (write_csa, parse_csa), "kif": (write_kif, parse_kif)}
+FORMATS = {
+    "usi": (write_usi, parse_usi),
+    "csa": (write_csa, parse_csa),
+    "kif": (write_kif, parse_kif),
+    "kifu": (write_kifu, parse_kif),
+}
+ENCODINGS = {"kif": "cp932"}  # every other format is written in UTF-8
 _DEFAULT_MAX_PLIES = 512
 
 
@@ -31,25 +40,36 @@ def _format(fmt: str | None, path: Path) -> str:
     return name
 
 
-def record_text(game: Game, fmt: str = "usi") -> str:
-    """The game as a record in ``fmt`` ("usi", "csa" or "kif")."""
+def record_text(game: Game, fmt: str = "usi", names: tuple[str, str] | None = None) -> str:
+    """The game as a record in ``fmt`` ("usi", "csa", "kif" or "kifu"); ``names`` = (black, white)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown record format {fmt!r}; use one of {sorted(FORMATS)}")
-    return FORMATS[fmt][0](game)
+    return FORMATS[fmt][0](game, names)
 
 
-def save_record(game: Game, path: str | Path, fmt: str | None = None) -> Path:
-    """Write the game to ``path`` (format from ``fmt`` or the suffix .usi/.csa/.kif), UTF-8."""
+def save_record(
+    game: Game, path: str | Path, fmt: str | None = None, names: tuple[str, str] | None = None
+) -> Path:
+    """Write the game to ``path`` (format from ``fmt`` or the suffix); ``names`` = (black, white) players.
+
+    ``kif`` is written in Shift_JIS (cp932; characters it lacks become '?'), every other format in UTF-8.
+    """
     path = Path(path)
-    path.write_text(record_text(game, _format(fmt, path)), encoding="utf-8")
+    name = _format(fmt, path)
+    data = record_text(game, name, names).encode(ENCODINGS.get(name, "utf-8"), errors="replace")
+    path.write_bytes(data)
     return path
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, fmt: str) -> str:
+    """``.kif`` as Shift_JIS unless it says UTF-8 (BOM or header); others UTF-8; each falls back to the other."""
+    order = ("utf-8-sig", "cp932")
+    if fmt == "kif" and not data.startswith(b"\xef\xbb\xbf") and b"encoding=UTF-8" not in data[:200]:
+        order = ("cp932", "utf-8-sig")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(order[0])
     except UnicodeDecodeError:
-        return data.decode("cp932")
+        return data.decode(order[1])
 
 
 def load_record(path: str | Path, fmt: str | None = None, max_plies: int | None = None) -> Game:
@@ -57,7 +77,7 @@ def load_record(path: str | Path, fmt: str | None = None, max_plies: int | None 
     path = Path(path)
     name = _format(fmt, path)
     try:
-        text = _decode(path.read_bytes())
+        text = _decode(path.read_bytes(), name)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read record ({exc})") from exc
     return parse_record(text, name, source=str(path), max_plies=max_plies)
@@ -79,9 +99,17 @@ def parse_record(text: str, fmt: str, source: str = "<record>", max_plies: int |
                 raise ValueError(
                     f"{source}: record says {reason}, but the moves do not end the game that way"
                 )
+        elif _same_winner_by_rule(game, winner):
+            pass  # e.g. %TORYO after a mate, %-ILLEGAL_ACTION after perpetual check: the rule ending stands
         else:
             _apply(game, winner, reason, source=source)
     return game
+
+
+def _same_winner_by_rule(game: Game, winner: str | None) -> bool:
+    """True when the replay already ended by rule with this winner (servers write a mate as a resignation)."""
+    got = game.result
+    return got is not None and got.reason in RULE_REASONS and winner is not None and got.winner == winner
 
 
 def _replay(parsed: ParsedRecord, source: str, max_plies: int) -> Game:

@@ -28,7 +28,14 @@ def rebuild_game(game: FinishedGame, env_cfg: EnvConfig) -> Game:
 class GameRecorder:
     """`record(games, first_index)`: game k (1-based over the whole run) is saved when k % every == 0."""
 
-    def __init__(self, log_cfg: LoggingConfig, env_cfg: EnvConfig, run_dir: Path, metrics: MetricsSink) -> None:
+    def __init__(
+        self, log_cfg: LoggingConfig, env_cfg: EnvConfig, run_dir: Path, metrics: MetricsSink,
+        player: str | None = None,
+    ) -> None:
+        """``player``: the name written for both sides of the self-play records (default: Keisei, version)."""
+        import keisei
+
+        self.player = player or f"Keisei {keisei.__version__} self-play ({Path(run_dir).name})"
         self.every = log_cfg.save_selfplay_games_every
         self.fmt = log_cfg.game_format
         self.env_cfg = env_cfg
@@ -46,7 +53,7 @@ class GameRecorder:
             path = self.dir / f"selfplay_{k:08d}.{self.fmt}"
             try:
                 self.dir.mkdir(parents=True, exist_ok=True)
-                save_record(rebuild_game(game, self.env_cfg), path, fmt=self.fmt)
+                save_record(rebuild_game(game, self.env_cfg), path, fmt=self.fmt, names=(self.player, self.player))
                 saved.append(path)
             except Exception:
                 logger.exception("could not save self-play game %d to %s", k, path)

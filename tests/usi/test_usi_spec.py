@@ -89,11 +89,25 @@ def test_bad_specs_name_the_spec_and_field(tmp_path: Path, suffix: str, match: s
     assert repr(text) in str(info.value)
 
 
-def test_missing_executable(tmp_path: Path) -> None:
+def test_missing_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEISEI_ENGINE_DIRS", raising=False)
     with pytest.raises(ValueError, match=r"executable 'no-such-engine-xyz' not found.*/usr/games"):
         EngineSpec.parse("usi:no-such-engine-xyz?nodes=1")
     with pytest.raises(ValueError, match=r"not found"):
         EngineSpec.parse(f"usi:{tmp_path / 'missing'}")
+
+
+def test_engine_dirs_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KEISEI_ENGINE_DIRS replaces /usr/games (an empty value leaves PATH only)."""
+    engine = tmp_path / "my-engine"
+    engine.write_text("#!/bin/sh\n")
+    engine.chmod(0o755)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("KEISEI_ENGINE_DIRS", str(tmp_path))
+    assert EngineSpec.parse("usi:my-engine").path == str(engine)
+    monkeypatch.setenv("KEISEI_ENGINE_DIRS", "")
+    with pytest.raises(ValueError, match=r"'my-engine' not found.*KEISEI_ENGINE_DIRS is empty"):
+        EngineSpec.parse("usi:my-engine")
     (tmp_path / "plain").write_text("not executable")
     with pytest.raises(ValueError, match=r"not executable"):
         EngineSpec.parse(f"usi:{tmp_path / 'plain'}")
