@@ -16,8 +16,8 @@ _EXPORTS = {
     "OpponentSpec": "keisei.evaluation.opponents",
     "parse_opponent": "keisei.evaluation.opponents",
     "STRATEGIES": "keisei.evaluation.strategies",
-    "ModelWeightManager": "keisei.evaluation.weights",
-    "WeightSnapshot": "keisei.evaluation.weights",
+    "ModelWeightManager": "keisei.weights",
+    "WeightSnapshot": "keisei.weights",
     "OpponentPool": "keisei.evaluation.pool",
 }
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from keisei.evaluation.pool import OpponentPool
     from keisei.evaluation.result import EvaluationResult, GameRecord, OpponentSummary
     from keisei.evaluation.strategies import STRATEGIES
-    from keisei.evaluation.weights import ModelWeightManager, WeightSnapshot
+    from keisei.weights import ModelWeightManager, WeightSnapshot
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ import torch
 from keisei.evaluation.manager import STORE_FILE, EvaluationManager
 from keisei.evaluation.ratings import fit_ratings
 from keisei.evaluation.store import GameStore
-from keisei.evaluation.weights import ModelWeightManager, WeightSnapshot, tensors_sha256
+from keisei.weights import ModelWeightManager, WeightSnapshot, tensors_sha256
 
 if TYPE_CHECKING:
     from keisei.config import KeiseiConfig

@@ -31,9 +31,9 @@ from keisei.evaluation.recording import record_games, store_ratings
 from keisei.evaluation.result import EvaluationResult, summarise
 from keisei.evaluation.sides import NetworkPolicy, Side
 from keisei.evaluation.strategies import Plan, StrategyContext, get_strategy
-from keisei.evaluation.weights import ModelWeightManager, WeightSnapshot
 from keisei.models import unwrap_model
 from keisei.shogi import GreedyPlayer, RandomPlayer
+from keisei.weights import ModelWeightManager, WeightSnapshot
 
 if TYPE_CHECKING:
     from keisei.config import KeiseiConfig

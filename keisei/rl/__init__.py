@@ -1,12 +1,15 @@
-"""Reinforcement learning: rollout storage, negamax GAE and the PPO learner."""
+"""Reinforcement learning: rollout storage, negamax GAE, the Learner seam and the PPO learner."""
 
 from keisei.rl.buffer import RolloutBuffer
 from keisei.rl.gae import compute_gae
+from keisei.rl.learner import Experience, Learner
 from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
 from keisei.rl.ppo import PPOLearner
 from keisei.rl.schedule import lr_lambda
 
 __all__ = [
+    "Experience",
+    "Learner",
     "PPOLearner",
     "PPOLosses",
     "RolloutBuffer",

@@ -15,6 +15,7 @@ from torch import nn
 from keisei.config import TrainingConfig
 from keisei.models.masking import check_actions_legal, check_legal_mask, log_prob_and_entropy
 from keisei.rl.buffer import RolloutBuffer
+from keisei.rl.learner import Experience
 from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
 from keisei.rl.schedule import lr_lambda
 
@@ -34,7 +35,13 @@ _STATE_KEYS = ("optimizer", "scheduler", "scaler", "generator")
 
 
 class PPOLearner:
-    """Owns the optimizer (Adam), the LR scheduler (per optimizer step), the AMP scaler and the minibatch RNG."""
+    """Owns the optimizer (Adam), the LR scheduler (per optimizer step), the AMP scaler and the minibatch RNG.
+
+    Implements keisei.rl.learner.Learner: ``learn(experience)`` computes the negamax GAE returns and runs
+    ``update``; the importance ratio uses the behaviour log-probs stored with the experience.
+    """
+
+    checkpoint_keys = tuple(f"{k}_state" for k in _STATE_KEYS)
 
     def __init__(
         self,
@@ -103,6 +110,11 @@ class PPOLearner:
         stats = [out.policy_loss, out.value_loss, out.entropy, out.old_approx_kl, out.approx_kl, out.clipfrac]
         return torch.stack([s.detach().float() for s in stats] + [grad_norm.float()]).tolist()
 
+    def learn(self, experience: Experience) -> dict[str, float]:
+        """GAE returns (training.gamma, training.gae_lambda) on the experience, then one PPO update."""
+        experience.buffer.compute_returns(experience.next_values.clone(), self.cfg.gamma, self.cfg.gae_lambda)
+        return self.update(experience.buffer)
+
     def update(self, buffer: RolloutBuffer) -> dict[str, float]:
         """Run up to update_epochs epochs of minibatch PPO on `buffer`; returns CleanRL-named metrics."""
         cfg = self.cfg
@@ -142,6 +154,16 @@ class PPOLearner:
             "scaler": self.scaler.state_dict(),
             "generator": self.generator.get_state(),
         }
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The payload entries ``<key>_state`` (optimizer_state, scheduler_state, scaler_state, generator_state)."""
+        return {f"{k}_state": v for k, v in self.state_dict().items()}
+
+    def load_checkpoint_state(self, payload: dict[str, Any]) -> None:
+        missing = [k for k in self.checkpoint_keys if k not in payload]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} missing")
+        self.load_state_dict({k: payload[f"{k}_state"] for k in _STATE_KEYS})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         missing = [k for k in _STATE_KEYS if k not in state]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from keisei.training.counters import Counters
 
 if TYPE_CHECKING:
     import torch
@@ -36,9 +38,27 @@ class DisplaySink(Protocol):
     def set_status(self, key: str, text: str) -> None: ...
 
 
+def _counter(name: str) -> property:
+    """A context attribute that reads and writes the run's Counters (no copy to keep in step)."""
+
+    def get(self: CallbackContext) -> int:
+        return getattr(self.counters, name)
+
+    def set_(self: CallbackContext, value: int) -> None:
+        setattr(self.counters, name, int(value))
+
+    return property(get, set_, doc=f"counters.{name}, read at call time")
+
+
 @dataclass
 class CallbackContext:
-    """What callbacks may read and touch; the Trainer updates the counters in place."""
+    """What callbacks may read and touch.
+
+    ``timesteps``, ``prev_timesteps``, ``updates``, ``games`` and ``model_version`` are views of ``counters``
+    (the Trainer's one Counters object). ``publisher`` (keisei.training.publisher.WeightPublisher, None outside a
+    Trainer) hands out published weight snapshots: callbacks that need the agent's weights take one from it
+    instead of reading the live model.
+    """
 
     config: KeiseiConfig
     run_dir: Path
@@ -47,11 +67,14 @@ class CallbackContext:
     metrics: MetricsSink
     display: DisplaySink
     checkpoints: CheckpointManager
-    timesteps: int = 0
-    prev_timesteps: int = 0
-    updates: int = 0
-    games: int = 0
-    model_version: int = 0
+    counters: Counters = field(default_factory=Counters)
+    publisher: Any = None
+
+    timesteps = _counter("timesteps")
+    prev_timesteps = _counter("prev_timesteps")
+    updates = _counter("updates")
+    games = _counter("games")
+    model_version = _counter("model_version")
 
 
 class Callback:

@@ -22,8 +22,8 @@ from keisei.config import KeiseiConfig
 from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
 from keisei.evaluation.opponents import parse_opponent
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
-from keisei.evaluation.weights import ModelWeightManager
 from keisei.training.callbacks import Callback, CallbackContext, crossed
+from keisei.weights import ModelWeightManager
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,14 @@ def metric_name(name: str) -> str:
 class EvaluationCallback(Callback):
     """Evaluates the agent periodically in the background; a no-op unless enable_periodic_evaluation."""
 
-    def __init__(self, config: KeiseiConfig, end_timeout_s: float = 600.0) -> None:
+    def __init__(self, config: KeiseiConfig, end_timeout_s: float = 600.0,
+                 weights: ModelWeightManager | None = None) -> None:
         self.config = config
         self.enabled = config.evaluation.enable_periodic_evaluation
         self.end_timeout_s = end_timeout_s
         ecfg = config.evaluation
-        self.weights = ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes)
+        # the Trainer passes its one ModelWeightManager (shared with its WeightPublisher)
+        self.weights = weights or ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes)
         self.rng = random.Random(config.training.seed)
         self.pool: OpponentPool | None = None
         self.evaluator: BackgroundEvaluator | None = None
@@ -95,14 +97,20 @@ class EvaluationCallback(Callback):
         if not opponents:
             self._skip(ctx, "no opponents yet (the pool is empty)")
             return
-        model_cfg = ctx.config.model
-        snapshot = self.weights.snapshot(
-            ctx.model, ctx.model_version, ctx.timesteps, model_cfg.name, model_cfg.model_dump(mode="json")
-        )
+        snapshot = self._snapshot(ctx)
         if not self.evaluator.submit(snapshot, opponents):
             self._skip(ctx, "busy")
             return
         logger.info("evaluation of %s started against %s", snapshot.label, ", ".join(opponents))
+
+    def _snapshot(self, ctx: CallbackContext):
+        """The published snapshot of the current version (the Trainer's publisher); a private one otherwise."""
+        if ctx.publisher is not None:
+            return ctx.publisher.current()
+        model_cfg = ctx.config.model
+        return self.weights.snapshot(
+            ctx.model, ctx.model_version, ctx.timesteps, model_cfg.name, model_cfg.model_dump(mode="json")
+        )
 
     def _skip(self, ctx: CallbackContext, why: str) -> None:
         self.skipped += 1

@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from keisei.config import KeiseiConfig
+from keisei.training.counters import Counters
 
 logger = logging.getLogger(__name__)
 
 
 class MetricsManager:
-    """Implements MetricsSink: `log_scalar(tag, value, step)` and `increment(name, n=1)`."""
+    """Implements MetricsSink: `log_scalar(tag, value, step)` and `increment(name, n=1)`.
 
-    def __init__(self, config: KeiseiConfig, run_dir: Path) -> None:
+    `increment` logs at `progress.timesteps`, read at call time (the Trainer passes its Counters).
+    """
+
+    def __init__(self, config: KeiseiConfig, run_dir: Path, progress: Counters | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.step = 0
+        self.progress = progress if progress is not None else Counters()
         self.counters: dict[str, int] = {}
         self.last: dict[str, float] = {}
         self._writer = None
@@ -29,9 +33,10 @@ class MetricsManager:
         if config.logging.wandb:
             self._wandb = _init_wandb(config, self.run_dir)
 
-    def set_step(self, step: int) -> None:
-        """The step used by `increment` (the trainer's timestep counter)."""
-        self.step = int(step)
+    @property
+    def step(self) -> int:
+        """The step `increment` logs at: the run's timestep counter now."""
+        return self.progress.timesteps
 
     def log_scalar(self, tag: str, value: float, step: int) -> None:
         value = float(value)

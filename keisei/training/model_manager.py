@@ -1,8 +1,9 @@
-"""ModelManager: builds the network (optionally torch.compile'd) and its PPOLearner; checkpoint payloads."""
+"""ModelManager: builds the network (optionally torch.compile'd) and its Learner; checkpoint payloads."""
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,26 @@ import torch
 from keisei.checkpoint import CheckpointError
 from keisei.config import ConfigError, KeiseiConfig
 from keisei.models import build_model, state_dict_for_save, unwrap_model
-from keisei.rl import PPOLearner
+from keisei.rl import Learner, PPOLearner
 
 logger = logging.getLogger(__name__)
+
+
+def learner_class(config: KeiseiConfig) -> type[PPOLearner]:
+    """The Learner implementation for this config (PPO is the only one so far)."""
+    return PPOLearner
+
+
+def build_learner(config: KeiseiConfig, model: torch.nn.Module, device: torch.device) -> Learner:
+    """The config's Learner for ``model``; PPO's LR schedule spans ceil(total_timesteps / batch) updates."""
+    t = config.training
+    batch = config.env.num_envs * t.num_steps
+    return learner_class(config)(model, t, math.ceil(t.total_timesteps / batch), device)
+
+
+def resume_keys(config: KeiseiConfig) -> tuple[str, ...]:
+    """Payload keys a full-resume checkpoint must hold besides the weights (RNG + the learner's keys)."""
+    return ("rng", *learner_class(config).checkpoint_keys)
 
 
 def model_config_diff(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -35,9 +53,9 @@ def check_resumable(payload: dict[str, Any], config: KeiseiConfig, path: Path, n
 
 
 class ModelManager:
-    """Owns the live model (in eval mode outside updates) and the PPOLearner that trains it."""
+    """Owns the live model (in eval mode outside updates) and the Learner that trains it."""
 
-    def __init__(self, config: KeiseiConfig, device: torch.device, total_updates: int) -> None:
+    def __init__(self, config: KeiseiConfig, device: torch.device) -> None:
         self.config = config
         self.device = device
         model = build_model(config.model).to(device)
@@ -45,19 +63,15 @@ class ModelManager:
         if config.training.compile:
             model.compile()  # in place: __call__ is compiled, so get_action_and_value's forward is too
         self.model = model
-        self.learner = PPOLearner(model, config.training, total_updates, device)
+        self.learner: Learner = build_learner(config, model, device)
 
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in unwrap_model(self.model).parameters())
 
-    def learner_state_keys(self) -> list[str]:
-        """PPOLearner.state_dict() keys; stored in the payload as `<key>_state`."""
-        return list(self.learner.state_dict())
-
     def payload(self, counters: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
         """The checkpoint payload (keisei.checkpoint format) for the current model and learner state."""
-        learner = {f"{k}_state": v for k, v in self.learner.state_dict().items()}
+        learner = self.learner.checkpoint_state()
         return {
             "model_name": self.config.model.name,
             "model_arch": self.config.model.model_dump(mode="json"),
@@ -78,7 +92,7 @@ class ModelManager:
             raise CheckpointError(path, f"model_state does not fit model {self.config.model.name}: "
                                         f"{' '.join(first[:3])}") from exc
         try:
-            self.learner.load_state_dict({k: payload[f"{k}_state"] for k in self.learner_state_keys()})
+            self.learner.load_checkpoint_state(payload)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"learner_state does not fit: {exc}") from exc
         self.model.eval()

@@ -1,31 +1,34 @@
-"""Trainer: composes session, model, env, rollout, loop, metrics, display, callbacks and checkpoints."""
+"""Trainer: composes session, model + learner, collector, weight publisher, loop, metrics, display, callbacks
+and checkpoints. One Counters object is the run's progress; one WeightPublisher (over the run's one
+ModelWeightManager) issues the weight snapshots that actors and evaluation use."""
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from keisei.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
 from keisei.config import KeiseiConfig
-from keisei.rl import RolloutBuffer
 from keisei.training.callbacks import Callback, CallbackContext, CallbackManager
 from keisei.training.checkpoint_callback import CheckpointCallback
 from keisei.training.checkpoint_manager import CheckpointManager
+from keisei.training.collector import Collector
+from keisei.training.counters import Counters
 from keisei.training.display import DisplayManager
-from keisei.training.env_manager import EnvManager
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.metrics import MetricsManager
-from keisei.training.model_manager import ModelManager, check_resumable
+from keisei.training.model_manager import ModelManager, check_resumable, resume_keys
+from keisei.training.publisher import WeightPublisher
 from keisei.training.resume import find_resume_run_dir
+from keisei.training.rollout_collector import RolloutCollector
 from keisei.training.session import SessionManager
-from keisei.training.step_manager import StepManager
 from keisei.training.stop import StopControl
 from keisei.training.timing import Stopwatch
-from keisei.training.training_loop import Counters, LoopParts, TrainingLoopManager
+from keisei.training.training_loop import TrainingLoop
+from keisei.weights import ModelWeightManager
 
 logger = logging.getLogger(__name__)
 
@@ -92,42 +95,45 @@ class Trainer:
             return None, None
         path = self.checkpoints.resolve(resume)
         payload = load_checkpoint(path, map_location="cpu")
-        check_resumable(payload, self.config, path, needed=("env_state", "rng", "optimizer_state", "scheduler_state"))
+        check_resumable(payload, self.config, path, needed=("env_state", *resume_keys(self.config)))
         return payload, path
 
     def _build(self) -> None:
         cfg, t = self.config, self.config.training
-        rollout = cfg.env.num_envs * t.num_steps
-        self.metrics = MetricsManager(cfg, self.run_dir)
+        self.counters = Counters()
+        self.metrics = MetricsManager(cfg, self.run_dir, self.counters)
         self.checkpoints.metrics = self.metrics
         self.display = DisplayManager(cfg.display)
-        self.models = ModelManager(cfg, self.device, total_updates=math.ceil(t.total_timesteps / rollout))
-        self.envs = EnvManager(cfg.env, seed=t.seed, track_captures=t.material_reward_coef > 0)
+        self.models = ModelManager(cfg, self.device)
         self.net_time = Stopwatch()
-        self.counters = Counters()
+        self.weights = ModelWeightManager(cfg.evaluation.weight_cache_entries, cfg.evaluation.weight_cache_bytes)
+        self.publisher = WeightPublisher(self.models.model, cfg.model, self.counters, self.weights)
+        self.collector: Collector = RolloutCollector(cfg, self.models.model, self.device, self.counters,
+                                                     self.net_time)
+        self.publisher.add_listener(self.collector.on_publish)
         self.stop = StopControl(t.total_timesteps, t.max_wall_seconds)
         self.callbacks = CallbackManager(self.metrics)
         self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
         if cfg.evaluation.enable_periodic_evaluation and (cls := _evaluation_callback_class()) is not None:
-            self.callbacks.add(cls(cfg))
+            self.callbacks.add(cls(cfg, weights=self.weights))
         self.ctx = CallbackContext(config=cfg, run_dir=self.run_dir, device=self.device, model=self.models.model,
-                                   metrics=self.metrics, display=self.display, checkpoints=self.checkpoints)
-        steps = StepManager(self.models.model, self.envs, self.device, t.amp, self.net_time)
-        parts = LoopParts(steps=steps, buffer=RolloutBuffer(t.num_steps, cfg.env.num_envs, self.device),
-                          learner=self.models.learner, callbacks=self.callbacks, ctx=self.ctx, metrics=self.metrics,
-                          display=self.display, recorder=GameRecorder(cfg.logging, cfg.env, self.run_dir, self.metrics),
-                          net_time=self.net_time)
-        self.loop = TrainingLoopManager(cfg, parts, self.counters, self.stop)
+                                   metrics=self.metrics, display=self.display, checkpoints=self.checkpoints,
+                                   counters=self.counters, publisher=self.publisher)
+        self.loop = TrainingLoop(cfg, collector=self.collector, learner=self.models.learner,
+                                 publisher=self.publisher, counters=self.counters, stop=self.stop,
+                                 callbacks=self.callbacks, ctx=self.ctx, metrics=self.metrics, display=self.display,
+                                 recorder=GameRecorder(cfg.logging, cfg.env, self.run_dir, self.metrics),
+                                 net_time=self.net_time)
 
     def _restore(self, payload: dict[str, Any]) -> None:
         path = self.resumed_from
         self.models.restore(payload, path)
         try:
-            self.envs.load_state_dict(payload["env_state"])
+            self.collector.load_state_dict(payload["env_state"])
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckpointError(path, f"env_state cannot be restored: {exc}") from exc
         c = payload["counters"]
-        self.counters.timesteps, self.counters.updates, self.counters.games = c["timesteps"], c["updates"], c["games"]
+        self.counters.restore(c)
         self._last_saved = c["timesteps"]
         restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
         logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
@@ -138,13 +144,15 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         """Write a full-resume checkpoint (weights, learner, env games, RNG, counters) for the current step."""
-        extra = {"env_state": self.envs.state_dict(), "rng": capture_rng_state()}
+        extra = {"env_state": self.collector.state_dict(), "rng": capture_rng_state()}
         path = self.checkpoints.save(self.models.payload(self.counters.as_dict(), extra), self.counters.timesteps)
         self._last_saved = self.counters.timesteps
         return path
 
     def close(self) -> None:
         """Stop the display, close loggers, undo session settings (idempotent; run() calls it)."""
+        if hasattr(self, "collector"):
+            self.collector.close()
         if hasattr(self, "display"):
             self.display.stop()
         if hasattr(self, "metrics"):

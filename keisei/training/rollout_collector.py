@@ -1,0 +1,53 @@
+"""RolloutCollector: the in-process Collector (one VecEnv stepped with the live model on the training thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from keisei.config import KeiseiConfig
+from keisei.rl import Experience, RolloutBuffer
+from keisei.training.collector import Collected, SyncState
+from keisei.training.counters import Counters
+from keisei.training.env_manager import EnvManager
+from keisei.training.step_manager import StepManager, material_coef
+from keisei.training.timing import Stopwatch
+from keisei.weights import WeightSnapshot
+
+
+class RolloutCollector:
+    """Collects training.num_steps steps of env.num_envs games per batch with the live model (version = updates)."""
+
+    def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
+                 net_time: Stopwatch) -> None:
+        cfg, t = config, config.training
+        self.training = t
+        self.counters = counters
+        self.envs = EnvManager(cfg.env, seed=t.seed, track_captures=t.material_reward_coef > 0)
+        self.steps = StepManager(model, self.envs, device, t.amp, net_time)
+        self.buffer = RolloutBuffer(t.num_steps, cfg.env.num_envs, device)
+        self.num_envs = cfg.env.num_envs
+
+    def collect(self) -> Collected:
+        t, version = self.training, self.counters.model_version
+        coef = material_coef(t.material_reward_coef, t.material_anneal_timesteps, self.counters.timesteps)
+        rollout = self.steps.collect(self.buffer, coef)
+        versions = Experience.versions_of(version, self.buffer.num_steps, self.num_envs)
+        return Collected(Experience(self.buffer, rollout.next_values, versions), rollout.finished)
+
+    def on_publish(self, snapshot: WeightSnapshot) -> None:
+        """Nothing to send: the live model is the published one."""
+
+    def sync_state(self) -> SyncState:
+        return SyncState(True, (self.counters.model_version,))
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.envs.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.envs.load_state_dict(state)
+
+    def close(self) -> None:
+        """Nothing to release."""
