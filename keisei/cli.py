@@ -10,7 +10,7 @@ import traceback
 
 from keisei.errors import KeiseiError
 
-COMMANDS = ("train", "evaluate", "ratings", "bench")
+COMMANDS = ("train", "evaluate", "ratings", "bench", "sl")
 
 
 def build_parser() -> argparse.ArgumentParser:

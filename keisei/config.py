@@ -131,6 +131,29 @@ class DisplayConfig(_Section):
     log_every_seconds: float = Field(10.0, gt=0.0)
 
 
+class SLConfig(_Section):
+    """Supervised learning from game records (`keisei sl`); device, amp, compile, seed come from [training]."""
+
+    min_plies: int = Field(20, ge=0, description="drop games shorter than this (not applied to hcpe)")
+    min_rating: float = Field(0.0, ge=0.0, description="drop games where a recorded player rating is lower; 0 = off")
+    keep_draws: bool = Field(True, description="keep drawn games (value target 0)")
+    dedup: bool = Field(True, description="keep only the first occurrence of each position (zobrist hash)")
+    val_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="games (not positions) held out for validation")
+    shard_positions: int = Field(65536, ge=16, description="positions per on-disk shard (bounds build memory)")
+    batch_size: int = Field(256, ge=1)
+    epochs: int = Field(1, ge=1)
+    max_steps: int = Field(0, ge=0, description="stop after this many updates; 0 = run all epochs")
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    value_coef: float = Field(0.1, ge=0.0, description="weight of the value loss (policy loss weight is 1)")
+    eval_mix: float = Field(0.5, ge=0.0, le=1.0, description="share of the value target from the engine eval, when the record has one")
+    eval_scale: float = Field(756.0, gt=0.0, description="eval target = tanh(eval / (2 * scale)), dlshogi's sigmoid scale")
+    val_interval_steps: int = Field(500, ge=1)
+    val_max_positions: int = Field(20000, ge=1, description="validation positions scored per evaluation")
+    checkpoint_interval_steps: int = Field(2000, ge=1)
+    log_interval_steps: int = Field(50, ge=1)
+
+
 class KeiseiConfig(_Section):
     env: EnvConfig = Field(default_factory=EnvConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -139,6 +162,7 @@ class KeiseiConfig(_Section):
     parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     display: DisplayConfig = Field(default_factory=DisplayConfig)
+    sl: SLConfig = Field(default_factory=SLConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

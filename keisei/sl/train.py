@@ -1,0 +1,257 @@
+"""Supervised training on a built record set: policy cross-entropy to the played move plus a small value loss.
+
+    loss = CE(logits, label) + value_coef * (v - z)^2,  z = (1 - m) * result + m * tanh(eval / (2 * eval_scale))
+
+``result`` is the game result from the side to move (1, 0, -1); the eval term (``m = sl.eval_mix``) is used
+only for records that carry an engine evaluation (hcpe, hcpe3), as dlshogi mixes its value target. The
+cross-entropy is over all 2,187 labels (unmasked, as in dlshogi); so are the validation top-1/top-5.
+
+Batches are drawn from a fresh random permutation of the training positions each epoch; positions are
+decoded from their 32-byte hcp into dlshogi planes by cshogi's native encoder (one native call per position,
+no Python per square). Checkpoints use the RL format (keisei.checkpoint) under ``<run>/checkpoints`` with a
+``source`` entry ``{kind: "supervised", records_digest, ...}``; they carry no optimizer state, so they start
+an RL run through ``keisei train --init-from`` (fresh optimizer and counters), never through ``--resume``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cshogi
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from keisei.config import KeiseiConfig, save_config
+from keisei.models import build_model, state_dict_for_save, unwrap_model
+from keisei.shogi.encoding import get_feature_set
+from keisei.sl.dataset import FLAG_EVAL, SL_DTYPE, DatasetError, load_manifest
+from keisei.training.checkpoint_manager import CheckpointManager
+from keisei.training.metrics import MetricsManager
+from keisei.training.session import resolve_device, seed_everything
+
+__all__ = ["SLSummary", "SLTrainer", "ShardSet", "value_targets"]
+
+log = logging.getLogger(__name__)
+
+
+class ShardSet:
+    """The positions of one split as one index space over memory-mapped shards."""
+
+    def __init__(self, data_dir: Path, shards: list[dict[str, Any]]) -> None:
+        self.arrays = []
+        for shard in shards:
+            path = data_dir / shard["file"]
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise DatasetError(f"{path}: unreadable shard ({exc})") from None
+            if arr.dtype != SL_DTYPE or len(arr) != shard["positions"]:
+                raise DatasetError(f"{path}: expected {shard['positions']} records of {SL_DTYPE.itemsize} bytes, "
+                                   f"found {len(arr)} of {arr.dtype}")
+            self.arrays.append(arr)
+        self.offsets = np.cumsum([0] + [len(a) for a in self.arrays])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """The records at global indices ``idx`` (in that order)."""
+        out = np.empty(len(idx), dtype=SL_DTYPE)
+        shard = np.searchsorted(self.offsets, idx, side="right") - 1
+        for s in np.unique(shard):
+            sel = shard == s
+            out[sel] = self.arrays[s][idx[sel] - self.offsets[s]]
+        return out
+
+
+def value_targets(recs: np.ndarray, eval_mix: float, eval_scale: float) -> np.ndarray:
+    """f32 value targets in [-1, 1] from the side to move (see the module doc)."""
+    z = recs["result"].astype(np.float32)
+    has = (recs["flags"] & FLAG_EVAL) != 0
+    if has.any() and eval_mix > 0:
+        ev = np.tanh(recs["eval"].astype(np.float32) / (2.0 * eval_scale))
+        z = np.where(has, (1.0 - eval_mix) * z + eval_mix * ev, z).astype(np.float32)
+    return z
+
+
+class _Encoder:
+    """hcp records -> dlshogi observation planes, reusing one buffer and one Board."""
+
+    def __init__(self, batch: int) -> None:
+        self.fs = get_feature_set("dlshogi")
+        self.fs.check()
+        self.board = cshogi.Board()
+        self.obs = np.zeros((batch, *self.fs.shape), dtype=np.float32)
+
+    def __call__(self, recs: np.ndarray) -> np.ndarray:
+        obs = self.obs[: len(recs)]
+        for i in range(len(recs)):
+            self.board.set_hcp(recs["hcp"][i])
+            self.fs.encode_into(self.board, obs[i])
+        return obs
+
+
+@dataclass
+class SLSummary:
+    steps: int
+    samples: int
+    seconds: float
+    val: dict[str, float]
+    checkpoint: Path | None
+
+    def line(self) -> str:
+        sps = self.samples / self.seconds if self.seconds > 0 else 0.0
+        val = ", ".join(f"{k} {v:.4f}" for k, v in self.val.items()) or "no validation split"
+        ckpt = self.checkpoint if self.checkpoint else "none"
+        return f"done: {self.steps:,} steps, {self.samples:,} samples in {self.seconds:.1f}s ({sps:,.0f} samples/s); {val}; checkpoint {ckpt}"
+
+
+class SLTrainer:
+    """``SLTrainer(config, data_dir, run_dir, device=None).run()`` -> SLSummary."""
+
+    def __init__(self, config: KeiseiConfig, data_dir: str | Path, run_dir: str | Path,
+                 device: str | None = None) -> None:
+        self.config = config
+        self.cfg = config.sl
+        self.data_dir = Path(data_dir)
+        self.run_dir = Path(run_dir)
+        self.manifest = load_manifest(self.data_dir)
+        self.train_set = ShardSet(self.data_dir, self.manifest["shards"]["train"])
+        self.val_set = ShardSet(self.data_dir, self.manifest["shards"]["val"])
+        if len(self.train_set) == 0:
+            raise DatasetError(f"{self.data_dir}: the training split is empty")
+        t = config.training
+        self.device = resolve_device(device or t.device)
+        self._saved_threads = torch.get_num_threads()
+        if t.torch_threads > 0:
+            torch.set_num_threads(t.torch_threads)
+        seed_everything(t.seed)
+        self.rng = np.random.default_rng(t.seed)
+        self.model = build_model(config.model).to(self.device)
+        if t.compile:
+            self.model.compile()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.cfg.learning_rate,
+                                           weight_decay=self.cfg.weight_decay)
+        per_epoch = math.ceil(len(self.train_set) / self.cfg.batch_size)
+        self.total_steps = per_epoch * self.cfg.epochs
+        if self.cfg.max_steps:
+            self.total_steps = min(self.total_steps, self.cfg.max_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, self.total_steps) / self.total_steps)))
+        cuda = self.device.type == "cuda"
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.amp) if cuda else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and t.amp == "fp16")
+        self.encoder = _Encoder(self.cfg.batch_size)
+        self.checkpoints = CheckpointManager(self.run_dir, t.keep_checkpoints)
+        self.steps = 0
+        self.samples = 0
+        self.last_val: dict[str, float] = {}
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in unwrap_model(self.model).parameters())
+
+    def _tensors(self, recs: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        obs = torch.from_numpy(self.encoder(recs)).to(self.device, non_blocking=True)
+        labels = torch.from_numpy(recs["label"].astype(np.int64)).to(self.device)
+        z = torch.from_numpy(value_targets(recs, self.cfg.eval_mix, self.cfg.eval_scale)).to(self.device)
+        return obs, labels, z
+
+    def _forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            logits, value = self.model(obs)
+        return logits.float(), value.float()
+
+    def train_step(self, recs: np.ndarray) -> tuple[float, float]:
+        obs, labels, z = self._tensors(recs)
+        self.model.train()
+        logits, value = self._forward(obs)
+        policy_loss = F.cross_entropy(logits, labels)
+        value_loss = F.mse_loss(value, z)
+        loss = policy_loss + self.cfg.value_coef * value_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.steps += 1
+        self.samples += len(recs)
+        return policy_loss.item(), value_loss.item()
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Policy top-1/top-5, policy and value loss on the first ``val_max_positions`` validation positions."""
+        n = min(len(self.val_set), self.cfg.val_max_positions)
+        if n == 0:
+            return {}
+        self.model.eval()
+        top1 = top5 = ploss = vloss = 0.0
+        for lo in range(0, n, self.cfg.batch_size):
+            recs = self.val_set.take(np.arange(lo, min(n, lo + self.cfg.batch_size)))
+            obs, labels, z = self._tensors(recs)
+            logits, value = self._forward(obs)
+            best = logits.topk(5, dim=1).indices
+            top1 += float((best[:, 0] == labels).sum())
+            top5 += float((best == labels[:, None]).any(dim=1).sum())
+            ploss += float(F.cross_entropy(logits, labels, reduction="sum"))
+            vloss += float(F.mse_loss(value, z, reduction="sum"))
+        self.last_val = {"val_top1": top1 / n, "val_top5": top5 / n, "val_policy_loss": ploss / n,
+                         "val_value_loss": vloss / n}
+        return self.last_val
+
+    def payload(self) -> dict[str, Any]:
+        source = {"kind": "supervised", "records_digest": self.manifest["records_digest"],
+                  "train_positions": len(self.train_set), "val_positions": len(self.val_set),
+                  "steps": self.steps, "samples": self.samples, **{k: float(v) for k, v in self.last_val.items()}}
+        return {
+            "model_name": self.config.model.name,
+            "model_arch": self.config.model.model_dump(mode="json"),
+            "model_state": {k: v.detach().clone().cpu() for k, v in state_dict_for_save(self.model).items()},
+            "model_version": self.steps,
+            "counters": {"timesteps": self.samples, "updates": self.steps, "games": 0},
+            "config": self.config.to_dict(),
+            "source": source,
+        }
+
+    def save(self) -> Path:
+        return self.checkpoints.save(self.payload(), self.samples)
+
+    def run(self) -> SLSummary:
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.run_dir / "config.toml")
+        metrics = MetricsManager(self.config, self.run_dir)
+        start = time.monotonic()
+        last_t, last_samples = start, 0
+        ckpt = None
+        try:
+            while self.steps < self.total_steps:
+                perm = self.rng.permutation(len(self.train_set))
+                for lo in range(0, len(perm), cfg.batch_size):
+                    if self.steps >= self.total_steps:
+                        break
+                    idx = np.sort(perm[lo: lo + cfg.batch_size])
+                    pl, vl = self.train_step(self.train_set.take(idx))
+                    if self.steps % cfg.log_interval_steps == 0:
+                        now = time.monotonic()
+                        rate = (self.samples - last_samples) / max(now - last_t, 1e-9)
+                        last_t, last_samples = now, self.samples
+                        metrics.log_dict({"sl/train_policy_loss": pl, "sl/train_value_loss": vl,
+                                          "sl/samples_per_s": rate, "sl/lr": self.scheduler.get_last_lr()[0]},
+                                         self.samples)
+                    if self.steps % cfg.val_interval_steps == 0:
+                        metrics.log_dict({f"sl/{k}": v for k, v in self.validate().items()}, self.samples)
+                    if self.steps % cfg.checkpoint_interval_steps == 0:
+                        ckpt = self.save()
+            metrics.log_dict({f"sl/{k}": v for k, v in self.validate().items()}, self.samples)
+            ckpt = self.save()
+        finally:
+            metrics.close()
+            torch.set_num_threads(self._saved_threads)
+        return SLSummary(self.steps, self.samples, time.monotonic() - start, dict(self.last_val), ckpt)
