@@ -16,6 +16,7 @@ import cshogi
 import numpy as np
 
 from keisei.shogi.labels import NUM_ACTIONS, move_labels
+from keisei.shogi.rules import declaration_outcome, outcome_after_move
 from keisei.shogi.sfen import STARTPOS_SFEN, validate_sfen
 
 __all__ = ["COLORS", "EXTERNAL_REASONS", "REASONS", "Game", "GameOverError", "GameResult", "IllegalMoveError"]
@@ -35,7 +36,6 @@ REASONS = frozenset(
     }
 )
 EXTERNAL_REASONS = frozenset({"resign", "illegal_move", "time"})
-_REPETITIONS = 4
 _USI_RE = re.compile(r"[1-9][a-i][1-9][a-i]\+?|[PLNSGBR]\*[1-9][a-i]")
 
 
@@ -216,36 +216,25 @@ class Game:
         self._checks.append(board.is_check())
         self._legal = list(board.legal_moves)
         self._label_map = None
-        if not self._legal:
-            self._end_without_moves()
-        elif count >= _REPETITIONS:
-            self._end_by_repetition(key)
-        elif len(self._moves) >= self._max_plies:
-            self._result = GameResult(None, "max_plies", terminated=False, truncated=True)
+        end = outcome_after_move(
+            len(self._legal), self._checks[-1], board.turn, count, len(self._moves), self._max_plies,
+            self._hashes, self._checks,
+        )
+        if end is not None:
+            winner, reason, truncated = end
+            self._result = GameResult(
+                None if winner is None else COLORS[winner], reason, terminated=not truncated, truncated=truncated
+            )
 
     def _end_without_moves(self) -> None:
         loser = self._board.turn
         reason = "checkmate" if self._board.is_check() else "no_moves"
         self._result = GameResult(COLORS[1 - loser], reason, terminated=True, truncated=False)
 
-    def _end_by_repetition(self, key: int) -> None:
-        """Fourfold repetition: a draw, unless one side's every move since the first occurrence gave check.
-
-        The span checked is the whole repetition (first occurrence to fourth). If both sides checked
-        throughout (possible only with counter-checks), it stays a draw.
-        """
-        first = self._hashes.index(key)
-        now = len(self._hashes) - 1
-        last_mover = 1 - self._board.turn
-        last_checked = all(self._checks[k] for k in range(now, first, -2))
-        other_checked = all(self._checks[k] for k in range(now - 1, first, -2))
-        if last_checked != other_checked:
-            checker = last_mover if last_checked else 1 - last_mover
-            self._result = GameResult(
-                COLORS[1 - checker], "perpetual_check", terminated=True, truncated=False
-            )
-        else:
-            self._result = GameResult(None, "repetition", terminated=True, truncated=False)
+    def history(self) -> tuple[list[int], list[bool], dict[int, int]]:
+        """Copies of the repetition bookkeeping: position keys and in-check flags after each ply (from the
+        start SFEN), and how often each key occurred (what ``keisei.shogi.rules`` needs to judge a line)."""
+        return list(self._hashes), list(self._checks), dict(self._counts)
 
     # ------------------------------------------------------------- other ends
     def impasse_outcome(self, points: int | None = None) -> str:
@@ -255,10 +244,7 @@ class Game:
         24-point rule: 31 points or more win, 24-30 draw. Both need the king in the enemy camp with ten
         other pieces there and no check (cshogi's ``nyugyoku_result``).
         """
-        rule = cshogi.LAW_27 if (points or self._impasse) == 27 else cshogi.LAW_24
-        return {cshogi.NYUGYOKU_WIN: "win", cshogi.NYUGYOKU_DRAW: "draw"}.get(
-            self._board.nyugyoku_result(rule), "none"
-        )
+        return declaration_outcome(self._board, points or self._impasse)
 
     def declare_win(self) -> bool:
         """Entering-king declaration by the side to move, under this game's ``impasse_points`` rule.

@@ -1,0 +1,20 @@
+"""Batched tree search (PUCT and Gumbel root selection) over Keisei networks, with mate checks.
+
+This package never imports ``keisei.training``; only ``evaluator.NetworkEvaluator`` touches torch (lazily).
+"""
+
+from keisei.search.config import SearchConfig
+from keisei.search.evaluator import Evaluator, NetworkEvaluator, UniformEvaluator
+from keisei.search.mate import MateResult, mate_search
+from keisei.search.mcts import BatchedMCTS, SearchResult
+
+__all__ = [
+    "BatchedMCTS",
+    "Evaluator",
+    "MateResult",
+    "NetworkEvaluator",
+    "SearchConfig",
+    "SearchResult",
+    "UniformEvaluator",
+    "mate_search",
+]
