@@ -18,7 +18,7 @@ def considered_visits(max_considered: int, simulations: int) -> np.ndarray:
     """The visit count each simulation's root action must have (mctx ``get_sequence_of_considered_visits``)."""
     if max_considered <= 1:
         return np.arange(simulations, dtype=np.int64)
-    log2max = int(math.ceil(math.log2(max_considered)))
+    log2max = math.ceil(math.log2(max_considered))
     sequence: list[int] = []
     visits = [0] * max_considered
     considered = max_considered

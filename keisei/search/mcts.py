@@ -348,8 +348,7 @@ class BatchedMCTS:
                 break
             node = self._select(tree, node)
         depth = len(path) - 1
-        if depth > root.seldepth:
-            root.seldepth = depth
+        root.seldepth = max(root.seldepth, depth)
         kind = int(state[node])
         result = _SIM
         if kind == TERMINAL:
