@@ -10,7 +10,7 @@ import traceback
 
 from keisei.errors import KeiseiError
 
-COMMANDS = ("train", "evaluate", "ratings", "bench", "sl")
+COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records")
 
 
 def build_parser() -> argparse.ArgumentParser:
