@@ -154,6 +154,21 @@ class SLConfig(_Section):
     log_interval_steps: int = Field(50, ge=1)
 
 
+class SearchSettings(_Section):
+    """Tree search for evaluation players (`keisei evaluate --sims N`, `checkpoint:PATH?sims=N`); each field
+    is passed to keisei.search.SearchConfig (simulations come from --sims / ?sims=)."""
+
+    algorithm: Literal["puct", "gumbel"] = Field("puct", description="root selection: PUCT visits or Gumbel")
+    batch_size: int = Field(16, ge=1, le=1024, description="leaves per tree per network call (virtual loss)")
+    c_puct: float = Field(1.5, gt=0.0, le=100.0)
+    fpu_reduction: float = Field(0.2, ge=0.0, le=2.0, description="unvisited child Q = parent value - this")
+    gumbel_considered: int = Field(16, ge=1, le=600, description="Gumbel: actions considered at the root")
+    value_scale: float = Field(0.1, gt=0.0, le=10.0, description="Gumbel: sigma(Q) scale")
+    maxvisit_init: float = Field(50.0, ge=0.0, description="Gumbel: sigma(Q) visit offset")
+    mate_depth: Literal[0, 1, 3] = Field(3, description="mate-in-N check at new nodes and the root; 0 = off")
+    max_nodes: int = Field(200_000, ge=1024, le=50_000_000, description="node rows per tree")
+
+
 class KeiseiConfig(_Section):
     env: EnvConfig = Field(default_factory=EnvConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -163,6 +178,7 @@ class KeiseiConfig(_Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     display: DisplayConfig = Field(default_factory=DisplayConfig)
     sl: SLConfig = Field(default_factory=SLConfig)
+    search: SearchSettings = Field(default_factory=SearchSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

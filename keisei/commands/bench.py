@@ -1,4 +1,4 @@
-"""`keisei bench env|learn`: benchmarks (figures for the README; never asserted in tests)."""
+"""`keisei bench env|learn|search`: benchmarks (figures for the README; never asserted in tests)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def register(sub):
     lp.add_argument("--run-dir", default=None)
     lp.add_argument("--json", default=None, help="write the curve as JSON to this file")
     lp.set_defaults(func=_bench_learn)
+
+    __import__("keisei.search.bench", fromlist=["register"]).register(bsub)  # `keisei bench search`
 
 
 def _bench_env(args) -> int:

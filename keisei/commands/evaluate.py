@@ -11,8 +11,12 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="Keisei checkpoint to evaluate")
     p.add_argument(
         "--opponent", dest="opponents", action="append", default=None, metavar="SPEC",
-        help="random | greedy | current | checkpoint:PATH | usi:PATH[?opt=val&...] | a name from "
+        help="random | greedy | current | checkpoint:PATH[?sims=N] | usi:PATH[?opt=val&...] | a name from "
         "evaluation.engines (repeatable; default: evaluation.opponents)",
+    )
+    p.add_argument(
+        "--sims", type=int, default=0, metavar="N",
+        help="the agent searches N simulations per move (config [search]; batched across games); 0 = raw policy",
     )
     p.add_argument("--strategy", default=None, help="single_opponent | tournament | ladder | benchmark | custom")
     p.add_argument("--games", type=int, default=None, metavar="N", help="games per opponent, rounded up to whole colour-swapped pairs")
@@ -34,7 +38,7 @@ def run(args) -> int:
     manager = EvaluationManager(config, run_dir=args.run_dir)
     result = manager.evaluate_checkpoint(
         Path(args.checkpoint), opponents=args.opponents, num_games=args.games, strategy=args.strategy,
-        sprt=args.sprt, save_games_dir=args.save_games,
+        sprt=args.sprt, save_games_dir=args.save_games, sims=args.sims,
     )
     if args.json == "-":
         print(json.dumps(result.to_json(), indent=2))

@@ -26,10 +26,10 @@ from keisei.evaluation.engines import open_engine
 from keisei.evaluation.gating import run_sprt
 from keisei.evaluation.match import LiveGame, Matchup, play_matchups, save_games
 from keisei.evaluation.openings import schedule
-from keisei.evaluation.opponents import OpponentSpec, checkpoint_player_name
+from keisei.evaluation.opponents import OpponentSpec, checkpoint_player_name, search_player_name
 from keisei.evaluation.recording import record_games, store_ratings
 from keisei.evaluation.result import EvaluationResult, summarise
-from keisei.evaluation.sides import NetworkPolicy, Side
+from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
 from keisei.evaluation.strategies import Plan, StrategyContext, get_strategy
 from keisei.models import unwrap_model
 from keisei.shogi import GreedyPlayer, RandomPlayer
@@ -51,6 +51,7 @@ class _Agent:
     model_version: int | None
     timestep: int | None
     checkpoint: str | None = None
+    sims: int = 0  # > 0: the agent plays with a tree search of this many simulations per move
 
 
 def _seed(base: int, label: str) -> int:
@@ -109,12 +110,18 @@ class EvaluationManager:
     async def evaluate_checkpoint_async(
         self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
         strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
+        sims: int = 0,
     ) -> EvaluationResult:
-        """Evaluate a saved checkpoint (CheckpointError when it is missing, corrupt or mismatched)."""
+        """Evaluate a saved checkpoint (CheckpointError when it is missing, corrupt or mismatched).
+
+        ``sims`` > 0: the agent searches (named ``ckpt:<stem>[sims=N]``), batched across its games."""
+        if isinstance(sims, bool) or not isinstance(sims, int) or sims < 0:
+            raise ValueError(f"sims must be an integer >= 0, got {sims!r}")
         device = self.eval_device()
         loop = asyncio.get_running_loop()
         model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(path), device)
-        who = _Agent(model, checkpoint_player_name(path), device, snap.model_version, snap.timestep, str(path))
+        name = search_player_name(checkpoint_player_name(path), sims)
+        who = _Agent(model, name, device, snap.model_version, snap.timestep, str(path), sims)
         return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
 
     def evaluate_current_agent(
@@ -131,10 +138,11 @@ class EvaluationManager:
     def evaluate_checkpoint(
         self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
         strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
+        sims: int = 0,
     ) -> EvaluationResult:
         """Synchronous twin of ``evaluate_checkpoint_async`` (safe inside a running loop and in threads)."""
         return run_sync(lambda: self.evaluate_checkpoint_async(
-            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir
+            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir, sims=sims
         ))
 
     # ------------------------------------------------------------------------------------------------ core
@@ -178,9 +186,8 @@ class EvaluationManager:
         self, plan: Plan, who: _Agent, stack: AsyncExitStack
     ) -> dict[str | None, Side]:
         """A Side per player of the plan (key None: the agent); engines are closed when ``stack`` exits."""
-        ecfg = self.config.evaluation
         base = self.config.training.seed
-        agent_policy = NetworkPolicy(who.model, who.device, ecfg.deterministic, _seed(base, "agent"))
+        agent_policy = self._policy(who.model, who.device, _seed(base, "agent"), who.sims)
         sides: dict[str | None, Side] = {None: Side(who.name, policy=agent_policy)}
         loop = asyncio.get_running_loop()
         specs = {spec.name: spec for pair in plan.pairings for spec in pair if spec is not None}
@@ -195,10 +202,16 @@ class EvaluationManager:
             elif spec.kind == "checkpoint":
                 device = self.eval_device()
                 model, _ = await loop.run_in_executor(None, self.weights.load_checkpoint, spec.path, device)
-                sides[name] = Side(name, policy=NetworkPolicy(model, device, ecfg.deterministic, seed))
+                sides[name] = Side(name, policy=self._policy(model, device, seed, spec.sims))
             else:
                 sides[name] = Side(name, engine=await stack.enter_async_context(open_engine(spec, self.config)))
         return sides
+
+    def _policy(self, model: nn.Module, device: torch.device, seed: int, sims: int) -> NetworkPolicy | SearchPolicy:
+        """The raw batched policy, or a batched tree search of ``sims`` simulations per move."""
+        if sims > 0:
+            return SearchPolicy(model, device, self.config.search, sims, seed)
+        return NetworkPolicy(model, device, self.config.evaluation.deterministic, seed)
 
     async def _finish(
         self, who: _Agent, plan: Plan, played: list[list[LiveGame]], strategy: str, sprt: bool,

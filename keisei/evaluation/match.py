@@ -21,7 +21,7 @@ import numpy as np
 
 from keisei.evaluation.openings import Opening, start_game
 from keisei.evaluation.result import GameRecord
-from keisei.evaluation.sides import NetworkPolicy, Side
+from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
 from keisei.shogi import EXTERNAL_REASONS, Game, IllegalMoveError, encode, legal_mask, save_record
 from keisei.usi import EngineFault, EngineResigned
 
@@ -95,8 +95,27 @@ def _declare_impasse(game: Game) -> bool:
     return False
 
 
-def _network_moves(policy: NetworkPolicy, group: list[LiveGame]) -> None:
-    """One forward for every game in ``group`` (all with ``policy`` to move); per-game failures stay per game."""
+def _search_moves(policy: SearchPolicy, group: list[LiveGame]) -> None:
+    """One batched tree search over every game in ``group`` (trees keyed by the live game)."""
+    try:
+        moves = policy.choose([lg.game for lg in group], [id(lg) for lg in group])
+    except Exception as exc:  # noqa: BLE001 - the search failed: every game in the batch is an error
+        for lg in group:
+            lg.fail(exc)
+        return
+    for lg, usi in zip(group, moves):
+        try:
+            lg.game.push_usi(usi)
+        except Exception as exc:  # noqa: BLE001
+            lg.fail(exc)
+
+
+def _network_moves(policy: NetworkPolicy | SearchPolicy, group: list[LiveGame]) -> None:
+    """One forward (or one batched search) for every game in ``group`` (all with ``policy`` to move);
+    per-game failures stay per game."""
+    if isinstance(policy, SearchPolicy):
+        _search_moves(policy, group)
+        return
     ready, obs, masks = [], [], []
     for lg in group:
         try:
@@ -123,7 +142,7 @@ def _network_moves(policy: NetworkPolicy, group: list[LiveGame]) -> None:
 
 def step_local(games: list[LiveGame]) -> None:
     """Play one ply in every running game whose side to move is a network or an in-process player."""
-    batches: dict[int, tuple[NetworkPolicy, list[LiveGame]]] = {}
+    batches: dict[int, tuple[NetworkPolicy | SearchPolicy, list[LiveGame]]] = {}
     for lg in games:
         if lg.done:
             continue

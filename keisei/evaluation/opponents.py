@@ -1,7 +1,8 @@
 """Opponent specs: one string syntax for the CLI (``--opponent``) and Python (``opponents=[...]``).
 
 * ``random`` / ``greedy``: the simple players from keisei.shogi.players;
-* ``checkpoint:PATH``: a saved Keisei checkpoint (played by its network);
+* ``checkpoint:PATH``: a saved Keisei checkpoint (played by its network); ``checkpoint:PATH?sims=N`` plays it
+  with a tree search of N simulations per move (named ``ckpt:<stem>[sims=N]``, so it rates apart);
 * ``current``: the evaluated agent itself (a self-play mirror);
 * ``usi:PATH[?name=value&...]``: a USI engine (parsed by keisei.usi.EngineSpec);
 * any name defined in ``config.evaluation.engines`` (name -> one of the specs above).
@@ -31,6 +32,7 @@ class OpponentSpec:
     spec: str
     path: Path | None = None  # checkpoint file
     engine: EngineSpec | None = None  # for kind "usi"
+    sims: int = 0  # kind "checkpoint": simulations per move (0 = the raw policy, no search)
 
     @property
     def is_network(self) -> bool:
@@ -43,6 +45,28 @@ def checkpoint_player_name(path: str | Path) -> str:
     return f"ckpt:{Path(path).stem}"
 
 
+def search_player_name(name: str, sims: int) -> str:
+    """The name of a player that searches: ``<name>[sims=N]`` (unchanged when sims is 0)."""
+    return f"{name}[sims={sims}]" if sims else name
+
+
+def _checkpoint_query(spec: str, path: str) -> tuple[str, int]:
+    """Split ``PATH?sims=N`` -> (PATH, N); a path without a ``?`` query has sims 0."""
+    base, sep, query = path.rpartition("?")
+    if not sep:
+        return path, 0
+    key, eq, value = query.partition("=")
+    if key.strip() != "sims" or not eq:
+        raise ValueError(f"opponent spec {spec!r}: unknown checkpoint option {query!r}; expected ?sims=N")
+    try:
+        sims = int(value)
+    except ValueError:
+        sims = -1
+    if sims < 1:
+        raise ValueError(f"opponent spec {spec!r}: sims must be an integer >= 1, got {value!r}")
+    return base.strip(), sims
+
+
 def parse_opponent(spec: str, config: KeiseiConfig | None = None) -> OpponentSpec:
     """Parse one opponent spec; ValueError naming the spec when it is not valid."""
     if not isinstance(spec, str) or not spec.strip():
@@ -53,9 +77,11 @@ def parse_opponent(spec: str, config: KeiseiConfig | None = None) -> OpponentSpe
         return OpponentSpec(kind=spec, name=spec, spec=spec)
     if spec.startswith("checkpoint:"):
         path = spec[len("checkpoint:"):].strip()
+        path, sims = _checkpoint_query(spec, path)
         if not path:
             raise ValueError(f"opponent spec {spec!r}: checkpoint needs a path, e.g. checkpoint:runs/x/ckpt.pt")
-        return OpponentSpec(kind="checkpoint", name=checkpoint_player_name(path), spec=spec, path=Path(path))
+        name = search_player_name(checkpoint_player_name(path), sims)
+        return OpponentSpec(kind="checkpoint", name=name, spec=spec, path=Path(path), sims=sims)
     if spec.startswith("usi:"):
         try:
             engine = EngineSpec.parse(spec)
@@ -67,8 +93,10 @@ def parse_opponent(spec: str, config: KeiseiConfig | None = None) -> OpponentSpe
         if target in engines or not isinstance(target, str):
             raise ValueError(f"evaluation.engines.{spec} = {target!r} must be a spec, not another engine name")
         parsed = parse_opponent(target, None)
-        return OpponentSpec(kind=parsed.kind, name=spec, spec=target, path=parsed.path, engine=parsed.engine)
-    known = ", ".join([*SIMPLE, "checkpoint:PATH", "usi:PATH[?option=value&...]", *sorted(engines)])
+        return OpponentSpec(
+            kind=parsed.kind, name=spec, spec=target, path=parsed.path, engine=parsed.engine, sims=parsed.sims
+        )
+    known = ", ".join([*SIMPLE, "checkpoint:PATH[?sims=N]", "usi:PATH[?option=value&...]", *sorted(engines)])
     raise ValueError(f"unknown opponent spec {spec!r}; expected one of: {known}")
 
 

@@ -1,4 +1,5 @@
-"""The players of an evaluation match: a batched network policy, a simple in-process player, or a USI engine.
+"""The players of an evaluation match: a batched network policy (raw or searching), an in-process player, or a
+USI engine.
 
 A ``Side`` is one named participant. Network sides share a ``NetworkPolicy`` object when they are played by
 the same network (the agent and its ``current`` mirror), so one forward serves every game in which that
@@ -15,7 +16,8 @@ import torch
 from torch import nn
 
 from keisei.models.masking import mask_logits
-from keisei.shogi import Player
+from keisei.search import BatchedMCTS, NetworkEvaluator, SearchConfig
+from keisei.shogi import Game, Player
 
 
 class NetworkPolicy:
@@ -48,12 +50,36 @@ class NetworkPolicy:
         return actions.tolist()
 
 
+class SearchPolicy:
+    """Chooses moves for many games with one ``BatchedMCTS.search`` over all of them: every network call
+    carries leaves from all the games where this player is to move. Plays the most visited move (or the Gumbel
+    choice); trees are kept per game (``keys``) and reused from move to move."""
+
+    def __init__(self, model: nn.Module, device: torch.device, settings: Any, simulations: int, seed: int) -> None:
+        """``settings``: the config's ``search`` section (keisei.config.SearchSettings)."""
+        config = SearchConfig(
+            algorithm=settings.algorithm, simulations=simulations, batch_size=settings.batch_size,
+            c_puct=settings.c_puct, fpu_reduction=settings.fpu_reduction,
+            gumbel_considered=settings.gumbel_considered, value_scale=settings.value_scale,
+            maxvisit_init=settings.maxvisit_init, mate_depth=settings.mate_depth, seed=seed % 2**31,
+        )
+        self.evaluator = NetworkEvaluator(model, device)
+        self.mcts = BatchedMCTS(self.evaluator, config, max_nodes=settings.max_nodes)
+        self.simulations = simulations
+        self.searches = 0
+
+    def choose(self, games: list[Game], keys: list[Any]) -> list[str]:
+        """One batched search over ``games`` (tree per key) -> a legal USI move for each."""
+        self.searches += 1
+        return [r.move for r in self.mcts.search(games, simulations=self.simulations, keys=keys)]
+
+
 @dataclass
 class Side:
     """A named participant: exactly one of ``policy`` (network), ``player`` (in-process) or ``engine`` (USI)."""
 
     name: str
-    policy: NetworkPolicy | None = None
+    policy: NetworkPolicy | SearchPolicy | None = None
     player: Player | None = None
     engine: Any = None  # keisei.usi.UsiPlayer: ``async choose(game) -> usi``
 

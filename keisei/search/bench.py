@@ -1,0 +1,135 @@
+"""`keisei bench search`: simulations per second of BatchedMCTS by batch size, with the share of time in the net.
+
+Two evaluators: the stub (``UniformEvaluator``: what the search's own Python-side work costs) and a network
+(the tiny preset's architecture with random weights, or ``--checkpoint``). Each run searches ``--trees``
+positions from short random openings together, for about ``--seconds`` per configuration, on one thread.
+Figures for the README; tests never assert them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from keisei.search.config import SearchConfig
+from keisei.search.evaluator import NetworkEvaluator, UniformEvaluator
+from keisei.search.mcts import BatchedMCTS
+from keisei.shogi import Game
+
+__all__ = ["register", "run_search_bench"]
+
+
+def register(bsub) -> None:
+    p = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size")
+    p.add_argument("--seconds", type=float, default=3.0, help="per configuration")
+    p.add_argument("--batch-sizes", default="1,8,32", help="comma-separated leaves per tree per network call")
+    p.add_argument("--trees", type=int, default=8, help="positions searched together")
+    p.add_argument("--sims", type=int, default=128, help="simulations per search")
+    p.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct")
+    p.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3)
+    p.add_argument("--evaluators", default="stub,net", help="stub, net or both")
+    p.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_run)
+
+
+def _positions(trees: int, seed: int) -> list[Game]:
+    rng = np.random.default_rng(seed)
+    games = []
+    while len(games) < trees:
+        game = Game()
+        for _ in range(int(rng.integers(0, 30))):
+            moves = game.legal_moves()
+            game.push_usi(moves[int(rng.integers(len(moves)))])
+            if game.result is not None:
+                break
+        if game.result is None:
+            games.append(game)
+    return games
+
+
+def _network(checkpoint: str | None):
+    import torch
+
+    torch.set_num_threads(1)
+    if checkpoint is not None:
+        from keisei.checkpoint import load_model_from_checkpoint
+
+        model, _ = load_model_from_checkpoint(checkpoint, "cpu")
+        return model.eval()
+    from keisei.config import load_config
+    from keisei.models.registry import build_model
+
+    torch.manual_seed(0)
+    return build_model(load_config(preset="tiny").model).eval()
+
+
+def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: float) -> dict:
+    mcts = BatchedMCTS(evaluator, config)
+    games = _positions(trees, config.seed)
+    mcts.search(games[:1], simulations=min(sims, 8))  # warm-up (buffers, caches)
+    mcts.reset()
+    evaluator.calls, evaluator.seconds = 0, 0.0
+    done, searches, start = 0, 0, time.perf_counter()
+    while True:
+        results = mcts.search(games, simulations=sims)
+        mcts.reset()  # fresh trees: measure search, not reuse
+        done += sum(r.simulations for r in results)
+        searches += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    net = evaluator.seconds / elapsed
+    return {
+        "batch_size": config.batch_size, "trees": trees, "searches": searches, "simulations": done,
+        "seconds": round(elapsed, 3), "sims_per_s": round(done / elapsed, 1), "network_calls": evaluator.calls,
+        "leaves_per_call": round(done / max(1, evaluator.calls), 1), "network_share": round(net, 3),
+        "python_share": round(1.0 - net, 3),
+    }
+
+
+def run_search_bench(
+    *, seconds: float = 3.0, batch_sizes: tuple[int, ...] = (1, 8, 32), trees: int = 8, sims: int = 128,
+    algorithm: str = "puct", mate_depth: int = 3, evaluators: tuple[str, ...] = ("stub", "net"),
+    checkpoint: str | None = None,
+) -> dict:
+    """-> {"stub": [row per batch size], "net": [...]} (rows: sims/s, network and Python shares)."""
+    out: dict = {"algorithm": algorithm, "sims_per_search": sims, "mate_depth": mate_depth}
+    for name in evaluators:
+        if name not in ("stub", "net"):
+            raise ValueError(f"bench search --evaluators: unknown {name!r}; expected stub and/or net")
+        rows = []
+        for bs in batch_sizes:
+            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(_network(checkpoint))
+            config = SearchConfig(algorithm=algorithm, batch_size=bs, simulations=sims, mate_depth=mate_depth)
+            rows.append(_measure(evaluator, config, trees, sims, seconds))
+        out[name] = rows
+    return out
+
+
+def _run(args) -> int:
+    try:
+        sizes = tuple(int(x) for x in args.batch_sizes.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"bench search --batch-sizes {args.batch_sizes!r}: expected integers like 1,8,32") from None
+    if not sizes or min(sizes) < 1 or args.trees < 1 or args.sims < 1 or args.seconds <= 0:
+        raise ValueError("bench search: --batch-sizes, --trees, --sims must be >= 1 and --seconds > 0")
+    res = run_search_bench(
+        seconds=args.seconds, batch_sizes=sizes, trees=args.trees, sims=args.sims, algorithm=args.algorithm,
+        mate_depth=args.mate_depth, evaluators=tuple(x.strip() for x in args.evaluators.split(",")),
+        checkpoint=args.checkpoint,
+    )
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(f"BatchedMCTS {res['algorithm']}, {res['sims_per_search']} sims per search, mate_depth {res['mate_depth']}")
+    for name in ("stub", "net"):
+        for row in res.get(name, []):
+            print(
+                f"{name:4s} batch {row['batch_size']:3d} x {row['trees']} trees: {row['sims_per_s']:9,.0f} sims/s  "
+                f"({row['leaves_per_call']:.1f} leaves/call, network {100 * row['network_share']:.0f}%, "
+                f"python {100 * row['python_share']:.0f}%)"
+            )
+    return 0
