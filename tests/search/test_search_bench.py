@@ -24,9 +24,9 @@ def test_bench_rows():
 def test_bench_cli_json_and_bad_input():
     env = {**os.environ, "COLUMNS": "200"}
     cmd = [sys.executable, "-m", "keisei.cli", "bench", "search"]
-    proc = subprocess.run([*cmd, "--seconds", "0.05", "--batch-sizes", "2", "--trees", "1", "--sims", "4",
-                           "--evaluators", "stub", "--json"], capture_output=True, text=True, timeout=120, env=env)
+    args = ["--seconds", "0.05", "--batch-sizes", "2", "--trees", "1", "--sims", "4", "--evaluators", "stub", "--json"]
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["stub"][0]["batch_size"] == 2
-    proc = subprocess.run([*cmd, "--batch-sizes", "x"], capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run([*cmd, "--batch-sizes", "x"], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 2 and "--batch-sizes 'x'" in proc.stderr
