@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--run-dir", default=None, help="run directory (default: <logging.run_root>/<run name>)")
     p.add_argument("--resume", default=None, metavar="latest|PATH", help="continue from a checkpoint")
     p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"), help="overrides training.device")
+    p.add_argument("--init-from", default=None, metavar="CKPT",
+                   help="start from these weights (e.g. a keisei sl checkpoint) with a fresh optimizer and counters")
     p.set_defaults(func=run)
 
 
@@ -62,8 +64,23 @@ def stop_on_signals(request_stop, already_requested) -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     from keisei.training.trainer import Trainer
 
+    if args.init_from and args.resume:
+        from keisei.config import ConfigError
+
+        raise ConfigError("--init-from starts a new run; it cannot be combined with --resume")
     config, run_dir = resume_config(args)
+    init = None
+    if args.init_from:
+        from keisei.training.model_manager import load_init_checkpoint
+
+        init = load_init_checkpoint(args.init_from, config)  # checked before anything is written
     trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device)
+    if init is not None:
+        try:
+            trainer.models.init_from(init)
+        except BaseException:
+            trainer.close()
+            raise
     with stop_on_signals(trainer.request_stop, lambda: trainer.stop.requested is not None):
         print(f"run directory: {trainer.run_dir}", flush=True)
         print(f"TensorBoard:   tensorboard --logdir {trainer.run_dir}", flush=True)
@@ -71,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
               f"{trainer.device}", flush=True)
         if trainer.resumed_from is not None:
             print(f"resuming from: {trainer.resumed_from} at {trainer.counters.timesteps:,} steps", flush=True)
+        if init is not None:
+            print(f"initial weights: {args.init_from} (sha256 {init['parent']['sha256'][:12]}); "
+                  "fresh optimizer and counters", flush=True)
         summary = trainer.run()
     print(summary.line(), flush=True)
     return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from keisei.checkpoint import CheckpointError
+from keisei.checkpoint import CheckpointError, checkpoint_content_hash, load_checkpoint
 from keisei.config import ConfigError, KeiseiConfig
 from keisei.models import build_model, state_dict_for_save, unwrap_model
 from keisei.rl import Learner, PPOLearner
@@ -52,6 +52,18 @@ def check_resumable(payload: dict[str, Any], config: KeiseiConfig, path: Path, n
         raise CheckpointError(path, f"{', '.join(missing)} missing; this checkpoint cannot resume training")
 
 
+def load_init_checkpoint(path: str | Path, config: KeiseiConfig) -> dict[str, Any]:
+    """The payload of an ``--init-from`` checkpoint whose architecture is the config's (else one-line ConfigError)."""
+    path = Path(path)
+    payload = load_checkpoint(path, map_location="cpu")
+    diff = model_config_diff(payload["model_arch"], config.model.model_dump(mode="json"))
+    if diff:
+        raise ConfigError(f"--init-from {path}: the architecture differs from the config: " + "; ".join(diff))
+    payload["parent"] = {"path": str(path), "sha256": checkpoint_content_hash(path),
+                         "model_version": payload["model_version"], "source": payload.get("source", {})}
+    return payload
+
+
 class ModelManager:
     """Owns the live model (in eval mode outside updates) and the Learner that trains it."""
 
@@ -64,6 +76,7 @@ class ModelManager:
             model.compile()  # in place: __call__ is compiled, so get_action_and_value's forward is too
         self.model = model
         self.learner: Learner = build_learner(config, model, device)
+        self.parent: dict[str, Any] | None = None  # the --init-from checkpoint these weights started from
 
     @property
     def num_parameters(self) -> int:
@@ -80,6 +93,7 @@ class ModelManager:
             "counters": dict(counters),
             "model_version": int(counters["updates"]),
             "config": self.config.to_dict(),
+            **({"parent": self.parent} if self.parent else {}),
             **extra,
         }
 
@@ -95,4 +109,17 @@ class ModelManager:
             self.learner.load_checkpoint_state(payload)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"learner_state does not fit: {exc}") from exc
+        self.parent = payload.get("parent")
+        self.model.eval()
+
+    def init_from(self, payload: dict[str, Any]) -> None:
+        """Start from another run's weights (``load_init_checkpoint``); the optimizer and counters stay fresh."""
+        parent = payload["parent"]
+        try:
+            unwrap_model(self.model).load_state_dict(payload["model_state"], strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise CheckpointError(parent["path"], f"model_state does not fit model {self.config.model.name}: "
+                                                  f"{' '.join(first[:3])}") from exc
+        self.parent = parent
         self.model.eval()
