@@ -3,7 +3,8 @@
 Two evaluators: the stub (``UniformEvaluator``: what the search's own Python-side work costs) and a network
 (the tiny preset's architecture with random weights, or ``--checkpoint``). Each run searches ``--trees``
 positions from short random openings together, for about ``--seconds`` per configuration, on one thread.
-Figures for the README; tests never assert them.
+"per CPU second" divides by this process's CPU time (a fairer figure on a loaded machine; with torch on one
+thread it is one core's rate). Figures for the README; tests never assert them.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: fl
     mcts.search(games[:1], simulations=min(sims, 8))  # warm-up (buffers, caches)
     mcts.reset()
     evaluator.calls, evaluator.seconds = 0, 0.0
-    done, searches, start = 0, 0, time.perf_counter()
+    done, searches, start, cpu = 0, 0, time.perf_counter(), time.process_time()
     while True:
         results = mcts.search(games, simulations=sims)
         mcts.reset()  # fresh trees: measure search, not reuse
@@ -81,10 +82,12 @@ def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: fl
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             break
+    cpu = time.process_time() - cpu
     net = evaluator.seconds / elapsed
     return {
         "batch_size": config.batch_size, "trees": trees, "searches": searches, "simulations": done,
-        "seconds": round(elapsed, 3), "sims_per_s": round(done / elapsed, 1), "network_calls": evaluator.calls,
+        "seconds": round(elapsed, 3), "sims_per_s": round(done / elapsed, 1),
+        "cpu_sims_per_s": round(done / max(cpu, 1e-9), 1), "network_calls": evaluator.calls,
         "leaves_per_call": round(done / max(1, evaluator.calls), 1), "network_share": round(net, 3),
         "python_share": round(1.0 - net, 3),
     }
@@ -128,7 +131,8 @@ def _run(args) -> int:
     for name in ("stub", "net"):
         for row in res.get(name, []):
             print(
-                f"{name:4s} batch {row['batch_size']:3d} x {row['trees']} trees: {row['sims_per_s']:9,.0f} sims/s  "
+                f"{name:4s} batch {row['batch_size']:3d} x {row['trees']} trees: {row['sims_per_s']:9,.0f} sims/s "
+                f"({row['cpu_sims_per_s']:,.0f} per CPU second) "
                 f"({row['leaves_per_call']:.1f} leaves/call, network {100 * row['network_share']:.0f}%, "
                 f"python {100 * row['python_share']:.0f}%)"
             )

@@ -250,7 +250,7 @@ class BatchedMCTS:
         self._ensure_buffers(len(roots))
         entries = []
         for slot, root in enumerate(roots):
-            entries.append((root, 0, [0], *self._encode(root.board, slot)))
+            entries.append((root, 0, [0], self._encode(root.board, slot), root.board.turn))
         self._evaluate(entries)
 
     def _prepare_root(self, root: _Root, sims: int, add_noise: bool) -> None:
@@ -276,15 +276,10 @@ class BatchedMCTS:
             self._mask = np.zeros((n, NUM_ACTIONS), dtype=np.bool_)
             self._views = [self._features.views(row) for row in self._obs]
 
-    def _encode(self, board: cshogi.Board, slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """Write the board's features and legal mask into ``slot``; -> (legal moves, their labels)."""
+    def _encode(self, board: cshogi.Board, slot: int) -> np.ndarray:
+        """Write the board's features into ``slot``; -> its legal moves (masks are built per batch)."""
         self._features.write(board, *self._views[slot])
-        moves = np.fromiter(board.legal_moves, dtype=np.int64)
-        labels = LABEL_LUT[(moves & 0x7FFF) | (board.turn << 15)]
-        row = self._mask[slot]
-        row.fill(False)
-        row[labels] = True
-        return moves, labels
+        return np.fromiter(board.legal_moves, dtype=np.int64)
 
     def _round(self, roots: list[_Root]) -> None:
         """Up to batch_size descents per tree, then one evaluator call for all their new leaves."""
@@ -300,15 +295,13 @@ class BatchedMCTS:
             self._evaluate(entries)
 
     def _select(self, tree: Tree, node: int) -> int:
-        """PUCT: argmax Q + c_puct * P * sqrt(N_parent) / (1 + N); unvisited Q = parent's value - fpu."""
+        """PUCT: argmax Q + c_puct * P * sqrt(N_parent) / (1 + N). ``Q`` holds W / N, and for an unvisited
+        child the first-play urgency (parent's network value - fpu_reduction) set when the parent expanded."""
         start = int(tree.first[node])
         end = start + int(tree.nch[node])
-        n = tree.N[start:end]
-        visited = n > 0
-        fpu = float(tree.raw[node]) - self.config.fpu_reduction
-        q = np.where(visited, tree.W[start:end] / np.maximum(n, 1), fpu)
-        q += (self.config.c_puct * float(tree.N[node]) ** 0.5) * tree.P[start:end] / (1.0 + n)
-        return start + int(q.argmax())
+        score = (self.config.c_puct * float(tree.N[node]) ** 0.5) * tree.P[start:end] / (1.0 + tree.N[start:end])
+        score += tree.Q[start:end]
+        return start + int(score.argmax())
 
     def _select_root_gumbel(self, root: _Root) -> int:
         tree, cfg = root.tree, self.config
@@ -328,7 +321,7 @@ class BatchedMCTS:
         """One simulation: select down to a new or terminal node; a new node is judged, then queued for the
         evaluator (``_LEAF``) or backed up at once if the rules end the game there (``_SIM``)."""
         tree, board, cfg = root.tree, root.board, self.config
-        N, W, state = tree.N, tree.W, tree.state
+        N, W, Q, state = tree.N, tree.W, tree.Q, tree.state
         hashes, checks, counts = root.hashes, root.checks, root.counts
         gumbel_root = cfg.algorithm == "gumbel"
         path = [0]
@@ -344,6 +337,7 @@ class BatchedMCTS:
             path.append(node)
             N[node] += 1
             W[node] -= 1.0
+            Q[node] = W[node] / N[node]
             if state[node] != EXPANDED:
                 break
             node = self._select(tree, node)
@@ -357,6 +351,7 @@ class BatchedMCTS:
             idx = np.array(path)
             N[idx] -= 1
             W[idx] += 1.0
+            Q[idx] = W[idx] / np.maximum(N[idx], 1)  # every node of the path keeps >= 1 real visit
             if gumbel_root:
                 root.root_visits[path[1] - tree.children(0).start] -= 1
                 root.sim_index -= 1
@@ -409,30 +404,43 @@ class BatchedMCTS:
 
     def _queue(self, root: _Root, node: int, path: list[int], entries: list) -> int:
         root.tree.state[node] = PENDING
-        moves, labels = self._encode(root.board, len(entries))
-        entries.append((root, node, path, moves, labels))
+        board = root.board
+        entries.append((root, node, path, self._encode(board, len(entries)), board.turn))
         return _LEAF
 
     def _evaluate(self, entries: list) -> None:
-        """One evaluator call for every queued leaf, then expand each and back its value up."""
+        """One evaluator call for every queued leaf, then expand each and back its value up.
+
+        Legal masks and priors are computed for the whole batch at once: the leaves' legal moves are
+        concatenated, labelled with one lookup, and softmaxed per leaf with ``reduceat``.
+        """
         count = len(entries)
-        logits, values = self.evaluator(self._obs[:count], self._mask[:count])
-        logits = np.asarray(logits, dtype=np.float64)
-        values = np.clip(np.asarray(values, dtype=np.float64).reshape(-1), -1.0, 1.0)
-        for slot, (root, node, path, moves, labels) in enumerate(entries):
+        lengths = np.fromiter((len(e[3]) for e in entries), dtype=np.int64, count=count)
+        moves = np.concatenate([e[3] for e in entries])
+        turns = np.fromiter((e[4] for e in entries), dtype=np.int64, count=count)
+        rows = np.repeat(np.arange(count), lengths)
+        labels = LABEL_LUT[(moves & 0x7FFF) | np.repeat(turns << 15, lengths)]
+        mask = self._mask[:count]
+        mask.fill(False)
+        mask[rows, labels] = True
+        logits, values = self.evaluator(self._obs[:count], mask)
+        starts = np.cumsum(lengths) - lengths
+        z = np.asarray(logits)[rows, labels].astype(np.float64)
+        z -= np.repeat(np.maximum.reduceat(z, starts), lengths)
+        np.exp(z, out=z)
+        z /= np.repeat(np.add.reduceat(z, starts), lengths)
+        values = np.clip(np.asarray(values, dtype=np.float64).reshape(-1), -1.0, 1.0).tolist()
+        fpu = self.config.fpu_reduction
+        for (root, node, path, kids, _), offset, k, value in zip(entries, starts.tolist(), lengths.tolist(), values):
             tree = root.tree
-            row = logits[slot, labels]
-            prior = np.exp(row - row.max())
-            prior /= prior.sum()
-            k = len(moves)
             start = tree.alloc(k)
-            value = float(values[slot])
             if start < 0:  # the tree is full: back the value up without expanding, and stop this tree
                 tree.state[node] = UNEXPANDED
                 root.full = True
             else:
-                tree.move[start : start + k] = moves
-                tree.P[start : start + k] = prior
+                tree.move[start : start + k] = kids
+                tree.P[start : start + k] = z[offset : offset + k]
+                tree.Q[start : start + k] = value - fpu
                 tree.first[node] = start
                 tree.nch[node] = k
                 tree.state[node] = EXPANDED
@@ -448,7 +456,10 @@ class BatchedMCTS:
         length = len(path)
         while length >= len(self._signs):
             self._signs.append(_alt(len(self._signs)))
-        tree.W[np.array(path)] += 1.0 + value * self._signs[length]
+        idx = np.array(path)
+        w = tree.W[idx] + (1.0 + value * self._signs[length])
+        tree.W[idx] = w
+        tree.Q[idx] = w / tree.N[idx]
 
     # --------------------------------------------------------------------------------------------- results
     def _result(self, root: _Root) -> SearchResult:

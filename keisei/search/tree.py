@@ -16,6 +16,7 @@ UNEXPANDED, EXPANDED, TERMINAL, PENDING = 0, 1, 2, 3
 _FIELDS = (
     ("N", np.int32),  # visits (virtual losses included while a descent is in flight)
     ("W", np.float64),  # value sum, mover-into-node view (a virtual loss counts -1)
+    ("Q", np.float64),  # W / N; before the first visit the parent's first-play-urgency value
     ("P", np.float32),  # prior probability (as a child of its parent)
     ("move", np.int32),  # cshogi move from the parent
     ("first", np.int32),  # first child row (EXPANDED only)

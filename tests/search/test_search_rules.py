@@ -14,7 +14,7 @@ from search_helpers import (
     play_random,
 )
 
-from keisei.shogi import Game
+from keisei.shogi import Game, GreedyPlayer
 from keisei.shogi.rules import outcome_after_move, repetition_outcome
 
 # sparse endgames: random play from these reaches checkmates and no-move positions quickly
@@ -91,3 +91,38 @@ def test_rule_functions_directly():
     assert outcome_after_move(0, False, 1, 1, 10, 100, hashes, checks) == (0, "no_moves", False)
     assert outcome_after_move(5, False, 0, 1, 100, 100, hashes, checks) == (None, "max_plies", True)
     assert outcome_after_move(5, False, 0, 3, 10, 100, hashes, checks) is None
+
+
+# white (to move after any black move) has its king and ten pieces in black's camp and 28 points
+IMPASSE = "8K/9/9/9/9/9/gggg1ss2/rr2k2bb/9 b 4L4N16P2p 1"
+
+
+def test_entering_king_declaration_is_a_win_in_both():
+    game = Game(IMPASSE)
+    judged = judge_children(game)
+    wins = [usi for usi, verdict in judged.items() if verdict == ("terminal", 1.0)]
+    assert len(wins) > 100  # all but the checking moves
+    for usi, verdict in judged.items():
+        assert verdict == game_judgement(game, usi), usi
+
+
+def _greedy_game(seed: int, sfen: str | None) -> Game:
+    players = (GreedyPlayer(seed), GreedyPlayer(seed + 1))
+    game = Game(sfen, max_plies=300)
+    while game.result is None:
+        game.push_usi(players[game.ply % 2].choose(game))
+    return game
+
+
+def test_search_and_game_agree_before_checkmates():
+    mates = 0
+    for seed in range(6):
+        ended = _greedy_game(seed, ENDGAMES[1 + seed % 3])
+        game = Game(ended.start_sfen, max_plies=300)
+        for usi in ended.moves[:-1]:
+            game.push_usi(usi)
+        judged = judge_children(game)
+        for usi, verdict in judged.items():
+            assert verdict == game_judgement(game, usi), f"{usi} after {game.moves}"
+        mates += sum(verdict == ("terminal", -1.0) for verdict in judged.values())
+    assert mates > 0
