@@ -1,41 +1,84 @@
 """Crash-safe file writes: a temp file in the same directory, flushed and fsynced, then renamed over the target.
 
 A reader sees the old file or the new one, never a partial write. Used for checkpoints, the `latest` pointer,
-the opponent pool and the effective config.
+the opponent pool and the effective config. A write that fails for an operating-system reason (no space, file
+too large, read-only file system, permission) raises `DurableWriteError` naming the target file and the OS
+error, after removing its temp file; the target is left as it was. Temp files left by a process killed
+mid-write (`.<name>.<random>.tmp`) are removed by `remove_stale_temps` when the next run starts.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "atomic_write_text"]
+from keisei.errors import DurableWriteError
+
+__all__ = ["atomic_write", "atomic_write_text", "remove_stale_temps", "underlying_os_error"]
+
+_TEMP_RE = re.compile(r"^\..+\.tmp$")  # .<name>.<random>.tmp (atomic_write) and .<name>.tmp (pool links)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Call `write(fh)` on a temp file beside `path`, fsync it, rename it to `path`, fsync the directory."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp_name: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+    except BaseException as exc:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        os_error = underlying_os_error(exc)
+        if os_error is not None:
+            raise DurableWriteError(path, os_error) from exc
         raise
-    _fsync_dir(path.parent)
     return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """`atomic_write` of UTF-8 text."""
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def underlying_os_error(exc: BaseException) -> OSError | None:
+    """`exc` if it is an OSError, else the OSError it was raised from or during (torch.save wraps ENOSPC in a
+    RuntimeError whose context is the OSError), else None."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, OSError):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
+def remove_stale_temps(directories: Iterable[str | os.PathLike]) -> list[Path]:
+    """Delete the temp files of interrupted atomic writes in `directories`; -> the files removed.
+
+    Only call this while holding the run directory's lock (no other writer can have a write in progress).
+    """
+    removed = []
+    for directory in directories:
+        directory = Path(directory)
+        if not directory.is_dir():
+            continue
+        for p in sorted(directory.iterdir()):
+            if _TEMP_RE.match(p.name) and p.is_file():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -1,4 +1,8 @@
-"""`keisei` command line: subcommands live in keisei/commands/<name>.py, each with `register(subparsers)`."""
+"""`keisei` command line: subcommands live in keisei/commands/<name>.py, each with `register(subparsers)`.
+
+Errors are one line on stderr, `keisei <command>: error: <message>` (`--debug` adds the traceback); the exit
+codes are listed in keisei/errors.py (2: usage, input and OS errors; 4: a durable write failed).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import logging
 import sys
 import traceback
 
-from keisei.errors import KeiseiError
+from keisei import __version__
+from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
 
 COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records")
 
@@ -16,6 +21,7 @@ COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keisei", description="Shogi self-play reinforcement learning.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"keisei {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"keisei.commands.{name}").register(sub)
@@ -31,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rc = args.func(args)
-    except (KeiseiError, ValueError, FileNotFoundError) as exc:
+    except (KeiseiError, ValueError, OSError) as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"keisei {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"keisei {args.command}: error: {text}", file=sys.stderr, flush=True)
+        return getattr(exc, "exit_code", EXIT_USAGE) if isinstance(exc, KeiseiError) else EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -49,6 +56,7 @@ def _console_logging() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.WARNING)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(lambda record: getattr(record, "console", True))  # extra={"console": False}: log only
         handler._keisei_console = True  # type: ignore[attr-defined]
         pkg.addHandler(handler)
 

@@ -16,6 +16,7 @@ from keisei.checkpoint import (
     save_checkpoint,
 )
 from keisei.config import KeiseiConfig, ModelConfig, TrainingConfig
+from keisei.errors import DurableWriteError
 from keisei.models import OBS_SHAPE, build_model, state_dict_for_save
 from keisei.rl import PPOLearner
 
@@ -59,10 +60,13 @@ def test_failed_save_keeps_old_file_and_no_temp(tmp_path, monkeypatch):
     before = path.read_bytes()
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError:  # torch.save reports a failed write as a RuntimeError raised while handling it
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos")
 
     monkeypatch.setattr(torch, "save", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DurableWriteError, match=r"cannot write .*ckpt\.pt: No space left on device$"):
         save_checkpoint(path, {**payload, "model_version": 5})
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from keisei.training.counters import Counters
 
+from keisei.errors import DurableWriteError
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -94,7 +96,8 @@ class Callback:
 
 
 class CallbackManager:
-    """Calls every registered callback's hook; failures are logged with traceback and counted, never raised."""
+    """Calls every registered callback's hook; failures are logged with traceback and counted, not raised
+    (except DurableWriteError: a durable file that cannot be written stops training)."""
 
     def __init__(self, metrics: MetricsSink, callbacks: list[Callback] | None = None) -> None:
         self.metrics = metrics
@@ -110,6 +113,8 @@ class CallbackManager:
         for cb in self.callbacks:
             try:
                 getattr(cb, hook)(ctx)
+            except DurableWriteError:
+                raise  # a checkpoint or another durable file could not be written: fatal, see Trainer.run
             except Exception:
                 self.errors += 1
                 logger.exception("callback %s.%s failed at timestep %d", type(cb).__name__, hook, ctx.timesteps)

@@ -11,6 +11,7 @@ from typing import Any
 
 from keisei.atomic import atomic_write_text
 from keisei.checkpoint import CheckpointError, save_checkpoint
+from keisei.errors import DurableWriteError
 from keisei.training.callbacks import MetricsSink
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,10 @@ class CheckpointManager:
         self._listeners.append(fn)
 
     def save(self, payload: dict[str, Any], timesteps: int) -> Path:
-        """Write ckpt_<timesteps>.pt atomically, repoint `latest`, prune, then notify listeners."""
+        """Write ckpt_<timesteps>.pt atomically, repoint `latest`, prune, then notify listeners.
+
+        A write that fails raises DurableWriteError (listeners' OS errors too); `latest` then still names the
+        last checkpoint that was written completely."""
         self.dir.mkdir(parents=True, exist_ok=True)
         path = save_checkpoint(self.dir / f"ckpt_{timesteps}.pt", payload)
         atomic_write_text(self.dir / LATEST, path.name + "\n")
@@ -90,6 +94,10 @@ class CheckpointManager:
         for fn in self._listeners:
             try:
                 fn(path, meta)
+            except DurableWriteError:
+                raise
+            except OSError as exc:  # e.g. the opponent pool's copy of the checkpoint: the disk is full
+                raise DurableWriteError(exc.filename or path, exc) from exc
             except Exception:
                 logger.exception("checkpoint listener %r failed for %s", fn, path)
                 if self.metrics is not None:

@@ -1,17 +1,20 @@
-"""SessionManager: run directory, effective config, seeding, torch process settings and the run's log file."""
+"""SessionManager: run directory (locked), effective config, seeding, torch process settings, the run's log file."""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from keisei.atomic import remove_stale_temps
 from keisei.config import ConfigError, KeiseiConfig, save_config
+from keisei.training.run_lock import RunLock, describe_holder
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +58,40 @@ class SessionManager:
         self._saved_threads = torch.get_num_threads()
         self._saved_deterministic = torch.are_deterministic_algorithms_enabled()
         self._log_handler: logging.Handler | None = None
+        self._lock: RunLock | None = None
 
     @property
     def config_path(self) -> Path:
         return self.run_dir / "config.toml"
 
-    def setup(self) -> None:
-        """Create the run directory, write config.toml, attach train.log, apply torch settings, seed."""
-        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        save_config(self.config, self.config_path)
-        self._log_handler = logging.FileHandler(self.run_dir / "train.log", encoding="utf-8")
+    def acquire(self) -> None:
+        """Lock the run directory (RunLockedError if another trainer holds it), attach train.log, and remove
+        the temp files that interrupted atomic writes left (safe: no other writer holds the lock)."""
+        self._lock = RunLock(self.run_dir).acquire()
+        self._attach_log()
+        if self._lock.taken_over is not None:
+            logger.warning("%s: took over the stale lock of %s", self._lock.path, describe_holder(self._lock.taken_over))
+        subdirs = [p for p in self.run_dir.iterdir() if p.is_dir()]
+        removed = remove_stale_temps([self.run_dir, *subdirs])
+        if removed:
+            logger.warning("removed %d temp file(s) left by interrupted writes: %s", len(removed),
+                           ", ".join(str(p.relative_to(self.run_dir)) for p in removed))
+
+    def _attach_log(self) -> None:
+        if self._log_handler is not None:
+            return
+        self._log_handler = _RunLogHandler(self.run_dir / "train.log")
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         pkg_logger = logging.getLogger("keisei")
         pkg_logger.addHandler(self._log_handler)
         if pkg_logger.level == logging.NOTSET:
             pkg_logger.setLevel(logging.INFO)
+
+    def setup(self) -> None:
+        """Create the run directory, write config.toml, attach train.log, apply torch settings, seed."""
+        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.config_path)
+        self._attach_log()
         t = self.config.training
         if t.torch_threads > 0:
             torch.set_num_threads(t.torch_threads)
@@ -80,10 +102,28 @@ class SessionManager:
         logger.info("run %s on %s (seed %d)", self.run_dir, self.device, t.seed)
 
     def close(self) -> None:
-        """Detach the log file and restore the torch settings this session changed."""
+        """Detach the log file, restore the torch settings this session changed, release the lock."""
         if self._log_handler is not None:
             logging.getLogger("keisei").removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None
         torch.set_num_threads(self._saved_threads)
         torch.use_deterministic_algorithms(self._saved_deterministic)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+class _RunLogHandler(logging.FileHandler):
+    """train.log: a write failure (e.g. a full disk) is reported once on stderr, not as a traceback per record."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            self.failed = True
+            exc = sys.exc_info()[1]
+            print(f"keisei: warning: cannot write {self.baseFilename} ({exc}); further log lines are dropped",
+                  file=sys.stderr, flush=True)

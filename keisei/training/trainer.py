@@ -12,6 +12,7 @@ from typing import Any
 
 from keisei.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
 from keisei.config import KeiseiConfig
+from keisei.errors import DurableWriteError
 from keisei.training.callbacks import Callback, CallbackContext, CallbackManager
 from keisei.training.checkpoint_callback import CheckpointCallback
 from keisei.training.checkpoint_manager import CheckpointManager
@@ -78,11 +79,12 @@ class Trainer:
         self.session = SessionManager(config, run_dir)
         self.run_dir = self.session.run_dir
         self.device = self.session.device
-        self.checkpoints = CheckpointManager(self.run_dir, config.training.keep_checkpoints)
-        payload, self.resumed_from = self._load_resume(resume)
-        self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
-        self.session.setup()
+        self.session.acquire()  # one trainer per run directory: before anything in it is read or written
         try:
+            self.checkpoints = CheckpointManager(self.run_dir, config.training.keep_checkpoints)
+            payload, self.resumed_from = self._load_resume(resume)
+            self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
+            self.session.setup()
             self._build()
             if payload is not None:
                 self._restore(payload)
@@ -165,6 +167,12 @@ class Trainer:
             reason = self.loop.run()
             if self._last_saved != self.counters.timesteps:
                 self.save_checkpoint()
+        except DurableWriteError as exc:  # fatal: training on would lose everything after the last good save
+            latest = self.checkpoints.latest()
+            fatal = exc.with_note(f"training stopped at {self.counters.timesteps:,} steps; latest checkpoint: "
+                                  f"{latest.name if latest else 'none'}")
+            logger.error("training stopped: %s", fatal, extra={"console": False})  # the CLI prints it once
+            raise fatal from exc
         finally:
             self.close()
         c = self.counters

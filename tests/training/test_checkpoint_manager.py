@@ -7,6 +7,7 @@ import torch
 from training_helpers import tiny_config
 
 from keisei.checkpoint import CheckpointError, load_checkpoint
+from keisei.errors import DurableWriteError
 from keisei.training.checkpoint_manager import CheckpointManager
 from keisei.training.metrics import MetricsManager
 
@@ -57,11 +58,12 @@ def test_latest_pointer_write_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(atomic.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DurableWriteError, match=r"cannot write .*ckpt_200\.pt: disk full \(simulated\)"):
         mgr.save(payload(200), 200)
     monkeypatch.undo()
-    # the pointer still names the previous, complete checkpoint
+    # the pointer still names the previous, complete checkpoint; the temp file is gone
     assert (tmp_path / "checkpoints" / "latest").read_text().strip() == "ckpt_100.pt"
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["ckpt_100.pt", "latest"]
 
 
 def test_resolve(tmp_path):

@@ -1,9 +1,13 @@
 """Shared helpers for tests/training (imported by name; conftest only holds fixtures)."""
 
+import contextlib
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from keisei.config import KeiseiConfig, load_config
 
@@ -25,13 +29,55 @@ def tiny_config(*overrides: str) -> KeiseiConfig:
     return load_config(preset="tiny", overrides=[*TINY, *overrides])
 
 
-def run_cli(*args: str, timeout: float = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 240, cwd: Path | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
     """`python -m keisei.cli ARGS` in a subprocess (text output captured)."""
     return subprocess.run([sys.executable, "-m", "keisei.cli", *args], check=False, capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd or REPO, env=cli_env())
+                          text=True, timeout=timeout, cwd=cwd or REPO, env=cli_env(), preexec_fn=preexec_fn)
 
 
 def cli_env() -> dict[str, str]:
     """The subprocess environment: this checkout importable, one OpenMP thread."""
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str, read_only: bool = False):
+    """Mount a small tmpfs at `path` for the block (a real full or read-only file system); skips with the
+    reason when mounting is not permitted (not root, no CAP_SYS_ADMIN, no `mount`)."""
+    path.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size}" + (",ro" if read_only else "")
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], check=False,
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip() or res.returncode}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30, check=False)
+
+
+def remount_read_only(path: Path) -> None:
+    """Turn the tmpfs mounted at `path` read-only (its files stay readable)."""
+    subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True, capture_output=True, timeout=30)
+
+
+def fill_disk(directory: Path, leave_bytes: int) -> Path:
+    """Write a filler file so that about `leave_bytes` stay free on `directory`'s file system."""
+    st = os.statvfs(directory)
+    free = st.f_bavail * st.f_frsize
+    filler = directory / "filler.bin"
+    with open(filler, "wb") as fh:
+        fh.write(b"\0" * max(free - leave_bytes, 0))
+    return filler
+
+
+def fsize_limit(limit_bytes: int):
+    """A preexec_fn: every file this process writes is capped at `limit_bytes` (writes past it fail with
+    EFBIG, `File too large`: Python ignores SIGXFSZ)."""
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    return apply
