@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from keisei.training.counters import Counters
-
 from keisei.errors import DurableWriteError
+from keisei.training.counters import Counters
 
 if TYPE_CHECKING:
     import torch
