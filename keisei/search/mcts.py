@@ -400,7 +400,34 @@ class BatchedMCTS:
         tree.tval[node] = value
         tree.mdist[node] = mdist
         self._backup(tree, path, value)
+        if value != 0.0:
+            self._prove(tree, path)
         return _SIM
+
+    @staticmethod
+    def _prove(tree: Tree, path: list[int]) -> None:
+        """Propagate a new won/lost node up the path (never into the root): a node with a child lost for its
+        side to move there is won; a node whose children are all won for their side to move is lost.
+        ``mdist`` grows by one ply per level (-1 stays -1: a result by perpetual check, not a mate)."""
+        for i in range(len(path) - 1, 1, -1):
+            child, parent = path[i], path[i - 1]
+            if tree.state[child] != TERMINAL:
+                return
+            dist = int(tree.mdist[child])
+            if tree.tval[child] < 0:
+                value = 1.0
+            elif tree.tval[child] > 0:
+                kids = tree.children(parent)
+                if not ((tree.state[kids] == TERMINAL) & (tree.tval[kids] > 0)).all():
+                    return
+                dists = tree.mdist[kids]
+                dist = -1 if (dists < 0).any() else int(dists.max())
+                value = -1.0
+            else:
+                return
+            tree.state[parent] = TERMINAL
+            tree.tval[parent] = value
+            tree.mdist[parent] = dist + 1 if dist >= 0 else -1
 
     def _queue(self, root: _Root, node: int, path: list[int], entries: list) -> int:
         root.tree.state[node] = PENDING

@@ -63,15 +63,32 @@ def test_mate_in_three(sfen):
     # with only mate-in-1 checks at the leaves the tree search has to find the first move itself
     searched = _mcts(mate_depth=1, simulations=800).search([Game(sfen)])[0]
     assert _forced_mate_in_3(sfen, searched.move)
+    assert searched.mate == 3  # every reply was found to allow a mate in one: proved up the tree
     assert searched.value > 0.9 and searched.visits[searched.move] == max(searched.visits.values())
     dfpn = mate_search(Game(sfen))
     assert dfpn.status == "checkmate" and len(dfpn.pv) == 3 and _forced_mate_in_3(sfen, dfpn.pv[0])
 
 
+NO_QUICK_MATE = "4k4/9/9/9/9/9/9/9/4K4 b BSNLP 1"  # many checks, no mate found in millions of nodes
+
+
 def test_mate_search_nomate_and_limits():
     assert mate_search(Game()).status == "nomate"
+    assert mate_search(Game("4k4/9/9/9/9/9/9/9/4K4 b GSP 1")).status == "nomate"
+    assert mate_search(Game(NO_QUICK_MATE), max_nodes=1000).status == "timeout"
     with pytest.raises(ValueError, match="max_nodes"):
         mate_search(Game(), max_nodes=0)
+
+
+@pytest.mark.timeout(60)
+def test_mate_search_time_limit_and_stop():
+    # df-pn holds the GIL: the limit is kept between node-budget rounds (a broken limit runs for minutes)
+    assert mate_search(Game(NO_QUICK_MATE), max_nodes=10**9, timeout_ms=100).status == "timeout"
+    stops = []
+    res = mate_search(Game(NO_QUICK_MATE), max_nodes=10**9, should_stop=lambda: stops.append(1) or len(stops) > 2)
+    assert res.status == "timeout" and len(stops) == 3
+    found = mate_search(Game(MATE_IN_3[0]), timeout_ms=1000)
+    assert found.status == "checkmate" and len(found.pv) == 3
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
