@@ -143,6 +143,7 @@ class SLConfig(_Section):
     batch_size: int = Field(256, ge=1)
     epochs: int = Field(1, ge=1)
     max_steps: int = Field(0, ge=0, description="stop after this many updates; 0 = run all epochs")
+    max_wall_seconds: float = Field(0.0, ge=0.0, description="stop (and checkpoint) after this long; 0 = no limit")
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
     weight_decay: float = Field(1e-4, ge=0.0)
     value_coef: float = Field(0.1, ge=0.0, description="weight of the value loss (policy loss weight is 1)")

@@ -177,7 +177,7 @@ def _game_filter(game: RecordGame, cfg: SLConfig) -> str | None:
     return None
 
 
-def _progress(total: int):
+def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -188,7 +188,8 @@ def build_dataset(paths: Sequence[str | Path], out_dir: str | Path, cfg: SLConfi
                   rebuild: bool = False) -> tuple[dict[str, Any], BuildReport]:
     """Build (or reuse, when built from the same records and filters) the training set at ``out_dir``."""
     out_dir = Path(out_dir)
-    files = [p for p in record_files(paths) if not isinstance(p, RecordSkip)]
+    items = list(record_files(paths))
+    files = [p for p in items if not isinstance(p, RecordSkip)]
     if not files:
         raise DatasetError(f"no record files (.csa .kif .kifu .hcpe .hcpe3) in {', '.join(map(str, paths))}")
     digest, _ = records_digest(paths)
@@ -208,7 +209,7 @@ def build_dataset(paths: Sequence[str | Path], out_dir: str | Path, cfg: SLConfi
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        manifest, report = _build_into(paths, tmp, cfg, len(files))
+        manifest, report = _build_into(paths, tmp, cfg, len(items))
         manifest.update(build_key=key, records_digest=digest, record_files=len(files))
         atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=1) + "\n")
         _replace_dir(tmp, out_dir)
@@ -233,7 +234,7 @@ def _build_into(paths: Sequence[str | Path], tmp: Path, cfg: SLConfig, nfiles: i
     writers = {s: _ShardWriter(tmp / s, cfg.shard_positions) for s in SPLITS}
     seen: set[int] = set()
     threshold = int(cfg.val_fraction * 2**64)
-    with open(tmp / "skipped.tsv", "w", encoding="utf-8") as skipped, _progress(nfiles) as bar:
+    with open(tmp / "skipped.tsv", "w", encoding="utf-8") as skipped, _progress() as bar:
         task = bar.add_task("reading records", total=nfiles)
         current = None
         for item in iter_records(paths):

@@ -230,11 +230,12 @@ class SLTrainer:
         start = time.monotonic()
         last_t, last_samples = start, 0
         ckpt = None
+        limit = cfg.max_wall_seconds or math.inf
         try:
-            while self.steps < self.total_steps:
+            while self.steps < self.total_steps and time.monotonic() - start < limit:
                 perm = self.rng.permutation(len(self.train_set))
                 for lo in range(0, len(perm), cfg.batch_size):
-                    if self.steps >= self.total_steps:
+                    if self.steps >= self.total_steps or time.monotonic() - start >= limit:
                         break
                     idx = np.sort(perm[lo: lo + cfg.batch_size])
                     pl, vl = self.train_step(self.train_set.take(idx))

@@ -131,3 +131,29 @@ def test_hcpe_positions_keep_their_eval(tmp_path):
     with pytest.raises(DatasetError, match="no training positions"):
         build_dataset([path], tmp_path / "d2", SLConfig(val_fraction=0.0, keep_draws=False))
     assert json.loads((tmp_path / "data" / "manifest.json").read_text())["record_bytes"] == 40
+
+
+def test_a_failed_rebuild_keeps_the_previous_set(tmp_path):
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    write_csa(rec / "a.csa", [random_game(1, 30)])
+    cfg = SLConfig(min_plies=0, val_fraction=0.0)
+    build_dataset([rec], tmp_path / "data", cfg)
+    before = (tmp_path / "data" / "manifest.json").read_bytes()
+    (rec / "a.csa").write_text("garbage\n")
+    with pytest.raises(DatasetError, match="parse_error 1"):
+        build_dataset([rec], tmp_path / "data", cfg)
+    assert (tmp_path / "data" / "manifest.json").read_bytes() == before
+    assert len(_load(tmp_path / "data", "train")) == 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "rec"]
+
+
+def test_csa_in_no_known_encoding_is_an_encoding_skip(tmp_path):
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    write_csa(rec / "ok.csa", [random_game(1, 30)])
+    (rec / "bad.csa").write_bytes(b"V2.2\nN+\x85\x40\xff\nPI\n+\n")
+    _, report = build_dataset([rec], tmp_path / "data", SLConfig(min_plies=0, val_fraction=0.0))
+    assert report.skipped == {"encoding": 1} and report.games_kept == 1
+    line = (tmp_path / "data" / "skipped.tsv").read_text().strip()
+    assert line.startswith(f"{rec / 'bad.csa'}\tbyte 7\tencoding")

@@ -90,3 +90,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "x.pgn: unknown record type '.pgn'" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_wall_clock_limit_stops_and_checkpoints(tmp_path, records):
+    config = load_config(overrides=TINY + ["sl.min_plies=0", "sl.dedup=false", "sl.val_fraction=0.0",
+                                           "sl.batch_size=8", "sl.epochs=50", "sl.max_wall_seconds=0.5"])
+    build_dataset([records], tmp_path / "data", config.sl)
+    trainer = SLTrainer(config, tmp_path / "data", tmp_path / "run", device="cpu")
+    summary = trainer.run()
+    assert 1 <= summary.steps < trainer.total_steps
+    assert load_checkpoint(summary.checkpoint)["counters"]["updates"] == summary.steps
