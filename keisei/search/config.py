@@ -16,7 +16,7 @@ class SearchConfig:
     simulations: int = 128  # per move (per root)
     batch_size: int = 16  # leaves per network call per tree (virtual loss); trees are batched too
     c_puct: float = 1.5
-    fpu_reduction: float = 0.2  # Q of an unvisited child = parent Q - fpu_reduction
+    fpu_reduction: float = 0.2  # Q of an unvisited child = the parent's network value - fpu_reduction
     dirichlet_alpha: float = 0.15  # self-play root noise (PUCT, only with add_noise=True)
     dirichlet_epsilon: float = 0.25
     gumbel_considered: int = 16  # mctx defaults

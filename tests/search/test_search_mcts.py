@@ -220,3 +220,38 @@ def test_bad_arguments():
         _mcts().search([game])
     with pytest.raises(ValueError, match="simulations"):
         _mcts().search([Game()], simulations=0)
+
+
+def test_virtual_loss_batches_leaves_within_one_tree():
+    evaluator = UniformEvaluator()
+    mcts = BatchedMCTS(evaluator, SearchConfig(batch_size=16, mate_depth=0))
+    res = mcts.search([Game()], simulations=64)[0]
+    assert res.nodes == 64
+    # root expansion + 4 rounds of 16 distinct leaves (a rare collision may add a round)
+    assert evaluator.calls <= 1 + 64 // 16 + 2
+    assert sum(1 for n in res.visits.values() if n > 0) > 16  # the leaves spread over many root children
+
+
+def test_dirichlet_noise_is_seeded_and_changes_root_priors():
+    game = play_random(1, 4)
+
+    def priors(seed: int, noise: bool) -> np.ndarray:
+        mcts = _mcts(seed=seed, mate_depth=0)
+        mcts.search([game], simulations=1, add_noise=noise)
+        tree = mcts._roots[0].tree
+        return tree.P[tree.children(0)].copy()
+
+    plain = priors(0, False)
+    assert np.allclose(plain, plain[0])  # uniform evaluator
+    noisy = priors(0, True)
+    assert not np.allclose(noisy, plain) and abs(noisy.sum() - 1.0) < 1e-5
+    assert np.array_equal(noisy, priors(0, True)) and not np.array_equal(noisy, priors(1, True))
+
+
+def test_trees_are_kept_per_key():
+    a, b = play_random(5, 6), play_random(6, 6)
+    mcts = _mcts(simulations=64, mate_depth=0)
+    first = mcts.search([a, b], keys=["a", "b"])
+    a.push_usi(first[0].pv[0])
+    again = mcts.search([b, a], keys=["b", "a"], simulations=8)  # order changed: keys still match
+    assert again[0].reused == first[1].nodes and again[1].reused > 0
