@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model:         {config.model.name}, {trainer.num_parameters:,} parameters on {trainer.device}; "
           f"{trainer.total_steps:,} steps of {config.sl.batch_size}", flush=True)
     print(f"TensorBoard:   tensorboard --logdir {run_dir}", flush=True)
-    summary = trainer.run()
+    summary = trainer.run(report=lambda line: print(line, flush=True))
     atomic_write_text(run_dir / "sl_summary.json", json.dumps(
         {"steps": summary.steps, "samples": summary.samples, "seconds": summary.seconds, **summary.val,
          "checkpoint": str(summary.checkpoint)}, indent=1) + "\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,8 @@ class SLTrainer:
     def save(self) -> Path:
         return self.checkpoints.save(self.payload(), self.samples)
 
-    def run(self) -> SLSummary:
+    def run(self, report: Callable[[str], None] | None = None) -> SLSummary:
+        """Train to the step or wall-clock limit; ``report(line)`` gets a progress line at every validation."""
         cfg = self.cfg
         self.run_dir.mkdir(parents=True, exist_ok=True)
         save_config(self.config, self.run_dir / "config.toml")
@@ -247,7 +249,13 @@ class SLTrainer:
                                           "sl/samples_per_s": rate, "sl/lr": self.scheduler.get_last_lr()[0]},
                                          self.samples)
                     if self.steps % cfg.val_interval_steps == 0:
-                        metrics.log_dict({f"sl/{k}": v for k, v in self.validate().items()}, self.samples)
+                        val = self.validate()
+                        metrics.log_dict({f"sl/{k}": v for k, v in val.items()}, self.samples)
+                        if report is not None:
+                            shown = " ".join(f"{k} {v:.4f}" for k, v in val.items())
+                            report(f"step {self.steps:,}/{self.total_steps:,} ({self.samples:,} samples, "
+                                   f"{self.samples / max(time.monotonic() - start, 1e-9):,.0f}/s): "
+                                   f"train policy {pl:.4f} value {vl:.4f}; {shown}")
                     if self.steps % cfg.checkpoint_interval_steps == 0:
                         ckpt = self.save()
             metrics.log_dict({f"sl/{k}": v for k, v in self.validate().items()}, self.samples)

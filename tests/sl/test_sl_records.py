@@ -189,3 +189,12 @@ def test_unknown_files_in_a_directory_are_skips_but_named_files_are_errors(tmp_p
         list(iter_records([tmp_path / "notes.txt"]))
     with pytest.raises(ValueError, match="no such file"):
         list(iter_records([tmp_path / "missing"]))
+
+
+def test_kif_encoding_header_wins_over_the_suffix(tmp_path):
+    moves = random_game(8, 16)
+    utf8 = write_kif(tmp_path / "g.kifu", moves).read_text(encoding="utf-8")
+    path = tmp_path / "h.kif"
+    path.write_bytes(("#KIF version=2.0 encoding=UTF-8\n" + utf8).encode("utf-8"))
+    (g,) = list(iter_records([path]))
+    assert isinstance(g, RecordGame) and g.plies == 16 and g.names == ("alice", "bob")

@@ -70,12 +70,14 @@ def test_validation_metrics(tmp_path, records):
 def test_cli_builds_trains_and_reports(tmp_path, records, capsys):
     run = tmp_path / "run"
     args = ["sl", "--records", str(records), "--run-dir", str(run), "--set", "sl.min_plies=0",
-            "--set", "sl.max_steps=2", "--set", "sl.batch_size=8", "--device", "cpu"]
+            "--set", "sl.max_steps=2", "--set", "sl.batch_size=8", "--set", "sl.val_fraction=0.5",
+            "--set", "sl.val_interval_steps=1", "--device", "cpu"]
     for item in TINY:
         args += ["--set", item]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "read 40 games" in out and "done: 2 steps" in out
+    assert "read 40 games" in out and "done: 2 steps" in out and "step 1/2 (8 samples" in out
+    assert "val_top1" in out
     assert (run / "checkpoints" / "latest").is_file() and (run / "sl_summary.json").is_file()
 
 
