@@ -15,7 +15,7 @@ import traceback
 from keisei import __version__
 from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
 
-COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records")
+COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,100 @@
+"""`keisei usi`: run a checkpoint as a USI engine on stdin/stdout, or write a launcher a GUI can register.
+
+Heavy imports (torch, the network) wait until the GUI's first ``isready`` (keisei.search.thinker), so
+``usi`` is answered at once. While the engine runs, file descriptor 1 is kept for the protocol and anything
+else printed to stdout (by a library) is sent to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from keisei.errors import KeiseiError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("usi", help="play a checkpoint as a USI engine (GUIs: ShogiHome, ShogiGUI, Shogidokoro)")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", help="Keisei checkpoint (the ModelFile option)")
+    p.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
+                   help="starting value of a USI option, e.g. --option NodesLimit=128 (repeatable)")
+    p.add_argument("--write-launcher", default=None, metavar="PATH",
+                   help="write an executable script that starts this engine (register it in a GUI) and exit")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    checkpoint = Path(args.checkpoint).expanduser().resolve()
+    if not checkpoint.is_file():
+        raise KeiseiError(f"--checkpoint {args.checkpoint}: file not found")
+    options = _parse_options(args.options)
+    if args.write_launcher:
+        path = write_launcher(Path(args.write_launcher), checkpoint, args.options)
+        print(f"wrote {path}: register this file as a USI engine in your GUI")
+        return 0
+    from keisei.usi.server import UsiServer
+
+    out_fd = os.dup(1)  # the protocol's channel
+    os.dup2(2, 1)  # stray prints (libraries) go to stderr, never into the protocol
+    server = UsiServer(_build_thinker, model_file=str(checkpoint), out_fd=out_fd, log=_log)
+    for name, value in options.items():
+        server.options.set(name, value)
+    try:
+        return server.run()
+    finally:
+        os.close(out_fd)
+
+
+def _parse_options(items: list[str]) -> dict[str, str]:
+    from keisei.usi.options import OptionValues
+
+    check = OptionValues()
+    options: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise KeiseiError(f"--option {item!r}: expected NAME=VALUE")
+        try:
+            options[check.set(name.strip(), value)] = value
+        except KeyError:
+            raise KeiseiError(f"--option {item!r}: unknown option {name.strip()!r}") from None
+        except ValueError as exc:
+            raise KeiseiError(f"--option {item!r}: {exc}") from None
+    return options
+
+
+def write_launcher(path: Path, checkpoint: Path, options: list[str]) -> Path:
+    """A /bin/sh script that execs this Python on ``keisei usi --checkpoint ...`` (absolute paths)."""
+    import keisei
+
+    root = Path(keisei.__file__).resolve().parents[1]  # so the script runs this Keisei, installed or not
+    argv = [sys.executable, "-m", "keisei.cli", "usi", "--checkpoint", str(checkpoint)]
+    for item in options:
+        argv += ["--option", item]
+    text = (
+        "#!/bin/sh\n"
+        "# Keisei USI engine (written by `keisei usi --write-launcher`): register this file in a Shogi GUI.\n"
+        f"PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
+        "export PYTHONPATH\n"
+        f"exec {' '.join(shlex.quote(a) for a in argv)} \"$@\"\n"
+    )
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise KeiseiError(f"--write-launcher {path}: is a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def _build_thinker(options: Mapping[str, object]):
+    from keisei.search.thinker import build_thinker
+
+    return build_thinker(options)
+
+
+def _log(message: str) -> None:
+    print(f"keisei usi: {message}", file=sys.stderr, flush=True)
