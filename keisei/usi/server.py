@@ -63,6 +63,7 @@ class _Search:
     error: str | None = None
     latest: ThinkReport | None = None
     last_info: float = 0.0
+    reported: bool = False  # the final info lines were sent
     answered: bool = False
 
     def should_stop(self) -> bool:
@@ -446,7 +447,12 @@ class UsiServer:
             )
 
     def _search_done(self, search: _Search) -> None:
-        if search is self._search and not search.answered and not search.hold:
+        if search is not self._search or search.answered:
+            return
+        if search.report is not None and search.report.lines and not search.limits.is_mate:
+            self._say_report(search, search.report)  # the final info, also while holding for stop
+            search.reported = True
+        if not search.hold:
             self._answer(search)
 
     def _answer(self, search: _Search) -> None:
@@ -469,7 +475,8 @@ class UsiServer:
         if report is None or not report.lines:
             self.say(f"bestmove {self._fallback_move(search.game)}")
             return
-        self._say_report(search, report)
+        if not search.reported:
+            self._say_report(search, report)
         best = report.best
         resign_cp = int(self.options["ResignValue"])
         losing = best.mate is not None and best.mate < 0
