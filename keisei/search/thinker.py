@@ -3,13 +3,14 @@
 ``build_thinker(options)`` loads the checkpoint named by the ``ModelFile`` option (keisei.usi.options) and
 returns a ``NetworkThinker``. With ``SearchAlgorithm`` ``puct`` or ``gumbel`` it searches with
 ``keisei.search.mcts.BatchedMCTS`` (one tree, ``BatchSize`` leaves per network call, the tree reused
-between moves of a game); with ``policy`` it plays the argmax of the network's masked policy (one forward).
+between moves of a game, ``USI_Hash`` MiB of tree rows); with ``policy`` it plays the argmax of the network's masked policy (one forward).
 If the search package is not importable the thinker falls back to the raw policy and says so in ``mode``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,7 +24,8 @@ from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest
 log = logging.getLogger(__name__)
 
 BY_TIME_SIMULATIONS = 1_000_000  # the cap when only the clock limits a search (should_stop ends it)
-MAX_TREE_NODES = 400_000
+DEFAULT_TREE_NODES = 2_000_000
+NODE_BYTES = 40  # a tree row (keisei.search.tree): USI_Hash MiB -> rows
 
 
 def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
@@ -36,13 +38,14 @@ def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
     torch.set_num_threads(int(options.get("Threads", 1) or 1))
     device = torch.device(str(options.get("Device") or "cpu"))
     model, _ = load_model_from_checkpoint(path, device=device)
-    rule = str(options.get("EnteringKingRule", "CSARule27"))
+    hash_mib = int(options.get("USI_Hash", 0) or 0)
+    max_nodes = min(50_000_000, max(65_536, hash_mib * (1 << 20) // NODE_BYTES)) if hash_mib else DEFAULT_TREE_NODES
     return NetworkThinker(
         model,
         device=device,
         algorithm=str(options.get("SearchAlgorithm", "puct")),
         batch_size=int(options.get("BatchSize", 16) or 16),
-        impasse_points=24 if rule == "CSARule24" else 27,
+        max_nodes=max_nodes,
     )
 
 
@@ -56,14 +59,14 @@ class NetworkThinker:
         device: torch.device | str = "cpu",
         algorithm: str = "puct",
         batch_size: int = 16,
-        impasse_points: int = 27,
+        max_nodes: int = DEFAULT_TREE_NODES,
         seed: int = 0,
     ) -> None:
         self.model = model.eval()
         self.device = torch.device(device)
         self.mode = "policy"
         self._mcts = None
-        self._last: tuple[str, list[str]] | None = None  # (start SFEN, moves) of the last searched position
+        self._rate: float | None = None  # measured simulations per second (for Gumbel by time)
         if algorithm != "policy":
             try:
                 from keisei.search.config import SearchConfig
@@ -72,10 +75,8 @@ class NetworkThinker:
             except ImportError as exc:
                 log.warning("keisei.search is not available (%s): playing the raw policy", exc)
             else:
-                config = SearchConfig(algorithm=algorithm, batch_size=batch_size, impasse_points=impasse_points,
-                                      seed=seed)
-                self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), config,
-                                         max_nodes=MAX_TREE_NODES)
+                config = SearchConfig(algorithm=algorithm, batch_size=batch_size, seed=seed)
+                self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), config, max_nodes=max_nodes)
                 self.mode = algorithm
 
     # ------------------------------------------------------------------ Thinker
@@ -87,13 +88,11 @@ class NetworkThinker:
         return self._search(request)
 
     def new_game(self) -> None:
-        self._last = None
         if self._mcts is not None:
             self._mcts.reset()
 
     def close(self) -> None:
         self._mcts = None
-        self._last = None
 
     # ------------------------------------------------------------------ policy
     def _policy(self, request: ThinkRequest) -> ThinkReport:
@@ -112,29 +111,31 @@ class NetworkThinker:
 
     # ------------------------------------------------------------------ search
     def _search(self, request: ThinkRequest) -> ThinkReport:
+        """One tree (key 0) that BatchedMCTS reuses while the game only moves on (``new_game`` forgets it)."""
         game = request.game
         mcts = self._mcts
         assert mcts is not None
-        self._reuse_tree(game)
-        simulations = request.nodes or BY_TIME_SIMULATIONS
+        simulations = request.nodes or self._by_time_simulations(request.time_budget_s)
 
         def progress(results: list) -> None:
             request.on_progress(self._report(game, results[0], request.multipv))
 
+        started = time.perf_counter()
         [result] = mcts.search([game], simulations=simulations, should_stop=request.should_stop,
                                on_progress=progress, progress_interval_s=0.25)
-        self._last = (game.start_sfen, game.moves)
+        elapsed = time.perf_counter() - started
+        if result.simulations >= 32 and elapsed > 0.05:
+            rate = result.simulations / elapsed
+            self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
         return self._report(game, result, request.multipv)
 
-    def _reuse_tree(self, game: Game) -> None:
-        """Advance the tree along the moves played since the last search of this game (else rebuild)."""
-        assert self._mcts is not None
-        last, moves = self._last, game.moves
-        if last is None or last[0] != game.start_sfen or moves[: len(last[1])] != last[1]:
-            self._mcts.reset()
-            return
-        for move in moves[len(last[1]):]:
-            self._mcts.advance(0, move)
+    def _by_time_simulations(self, budget_s: float | None) -> int:
+        """PUCT: no cap (the clock stops it). Gumbel plans its sequential halving for a number of
+        simulations, so it gets what the measured speed fits in the budget."""
+        if self.mode != "gumbel" or budget_s is None:
+            return BY_TIME_SIMULATIONS
+        rate = self._rate if self._rate is not None else 200.0
+        return max(16, min(BY_TIME_SIMULATIONS, int(rate * budget_s)))
 
     @staticmethod
     def _report(game: Game, result, multipv: int) -> ThinkReport:

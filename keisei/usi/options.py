@@ -86,8 +86,7 @@ IMPLICIT_OPTIONS: tuple[UsiOption, ...] = (
     UsiOption("USI_Ponder", "check", False),
 )
 # Changing one of these makes the next `isready` rebuild the thinker (reload the network).
-RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorithm", "Device", "EnteringKingRule",
-                            "DrawPly"})
+RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorithm", "Device", "USI_Hash"})
 
 
 class OptionValues:

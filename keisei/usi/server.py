@@ -364,7 +364,7 @@ class UsiServer:
         try:
             self.thinker = self.factory(self.options.as_dict())
             self._built_with = wanted
-        except Exception as exc:  # a bad ModelFile must not kill the engine: report it and go on
+        except Exception as exc:  # noqa: BLE001 - a bad ModelFile must not kill the engine: report it, go on
             self._built_with = None
             self.info_string(f"error: could not load the network: {exc}")
             self.log(f"could not load the network: {exc}")
@@ -380,10 +380,11 @@ class UsiServer:
                 search.report = ThinkReport((ThinkLine(found[0], 1.0, tuple(found), mate=len(found)),), nodes=1,
                                             depth=len(found), seldepth=len(found))
             else:
+                budget = None if search.deadline is None else max(0.0, search.deadline - time.monotonic())
                 request = ThinkRequest(search.game, nodes, int(self.options["MultiPV"]), search.should_stop,
-                                       lambda report: self._progress(search, report))
+                                       lambda report: self._progress(search, report), budget)
                 search.report = self.thinker.think(request)
-        except Exception as exc:  # a broken search must still answer the go
+        except Exception as exc:  # noqa: BLE001 - a broken search must still answer the go
             search.error = f"search failed: {type(exc).__name__}: {exc}"
             self.log(search.error)
         finally:
@@ -404,7 +405,7 @@ class UsiServer:
                 search.mate = MateOutcome("nomate", ())
             else:
                 search.mate = search_mate(search.game, search.should_stop)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the go mate must still be answered
             search.error = f"mate search failed: {exc}"
             search.mate = MateOutcome("timeout", ())
         finally:

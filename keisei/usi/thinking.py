@@ -30,7 +30,7 @@ def value_to_cp(value: float) -> int:
     if abs(v) >= 1.0:
         return CP_LIMIT if v > 0 else -CP_LIMIT
     cp = CP_SCALE * math.log((1.0 + v) / (1.0 - v))
-    return int(round(min(max(cp, -CP_LIMIT), CP_LIMIT)))
+    return round(min(max(cp, -CP_LIMIT), CP_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class ThinkRequest:
     multipv: int
     should_stop: Callable[[], bool]
     on_progress: Callable[[ThinkReport], None] = field(default=lambda report: None)
+    time_budget_s: float | None = None  # the clock's budget, if any (should_stop enforces it)
 
 
 class Thinker(Protocol):

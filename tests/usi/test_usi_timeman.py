@@ -10,7 +10,8 @@ def ms(words: str, turn: str = "black", byoyomi_margin: int = 200, time_margin: 
 
 
 def test_parse_go_reads_every_limit() -> None:
-    limits = parse_go("ponder btime 1000 wtime 2000 byoyomi 300 binc 10 winc 20 nodes 7".split())
+    words = ["ponder", "btime", "1000", "wtime", "2000", "byoyomi", "300", "binc", "10", "winc", "20", "nodes", "7"]
+    limits = parse_go(words)
     assert limits == GoLimits(btime=1000, wtime=2000, byoyomi=300, binc=10, winc=20, nodes=7, ponder=True)
     assert parse_go(["infinite"]).infinite and not parse_go([]).has_clock
     assert parse_go(["mate", "1500"]) == GoLimits(mate=1500, is_mate=True)

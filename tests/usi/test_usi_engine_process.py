@@ -1,0 +1,146 @@
+"""`keisei usi` as a real process through its launcher: lazy network load, a GUI-like session, games in one process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from usi_helpers import EngineProcess, tiny_checkpoint, tiny_launcher
+
+from keisei.cli import main
+from keisei.shogi import Game
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def legal_after(moves: list[str]) -> list[str]:
+    game = Game()
+    for move in moves:
+        game.push_usi(move)
+    return game.legal_moves()
+
+
+def position(moves: list[str]) -> str:
+    return "position startpos" + (f" moves {' '.join(moves)}" if moves else "")
+
+
+def test_write_launcher_writes_an_executable_that_answers_usiok_before_loading_torch(tmp_path: Path, capsys) -> None:
+    checkpoint = tiny_checkpoint(tmp_path / "my net.pt")
+    launcher = tmp_path / "bin" / "keisei engine"
+    rc = main(["usi", "--checkpoint", str(checkpoint), "--option", "Threads=1", "--write-launcher", str(launcher)])
+    assert rc == 0 and str(launcher) in capsys.readouterr().out
+    text = launcher.read_text()
+    assert text.startswith("#!/bin/sh\n") and sys.executable in text and str(checkpoint) in text
+    assert os.access(launcher, os.X_OK)
+    engine = EngineProcess([str(launcher)])
+    try:
+        engine.send("usi")
+        lines = engine.read_until("usiok")
+        assert f"option name ModelFile type filename default {checkpoint}" in lines
+        assert "option name Threads type spin default 1 min 1 max 256" in lines
+        assert "libtorch" not in engine.maps()  # torch is imported at isready, never before usiok
+        engine.send("isready")
+        engine.read_until("readyok")
+        assert "libtorch" in engine.maps()
+        engine.send("quit")
+        assert engine.proc.wait(timeout=10) == 0
+    finally:
+        engine.close()
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    def keisei_usi(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "keisei.cli", "usi", *args], capture_output=True, text=True,
+                              timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+
+    proc = keisei_usi("--checkpoint", str(tmp_path / "missing.pt"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "missing.pt: file not found" in proc.stderr
+    checkpoint = tiny_checkpoint(tmp_path / "net.pt")
+    proc = keisei_usi("--checkpoint", str(checkpoint), "--option", "MultiPV=0")
+    assert proc.returncode == 2 and "option MultiPV: 0 is outside [1, 20]" in proc.stderr
+    proc = keisei_usi("--checkpoint", str(checkpoint), "--option", "Hash=16")
+    assert proc.returncode == 2 and "unknown option 'Hash'" in proc.stderr
+
+
+@pytest.mark.slow
+def test_gui_session_in_shogihome_order_then_a_second_game_then_quit(tmp_path: Path) -> None:
+    engine = EngineProcess([str(tiny_launcher(tmp_path))])
+    try:
+        engine.send("usi")
+        engine.read_until("usiok")
+        engine.send("setoption name USI_Hash value 64")  # ShogiHome sends both although they are undeclared
+        engine.send("setoption name USI_Ponder value true")
+        engine.send("setoption name MultiPV value 1")
+        engine.send("isready")
+        assert engine.read_until("readyok")[-1] == "readyok"
+        threads = []
+        for game_number, result in enumerate(("win", "lose")):
+            engine.send("usinewgame")
+            moves: list[str] = []
+            engine.send(position(moves))
+            engine.send("go btime 10000 wtime 10000 byoyomi 300")
+            answer = engine.read_until("bestmove")[-1].split()
+            assert answer[1] in legal_after(moves)
+            moves.append(answer[1])
+            if len(answer) == 4:  # USI_Ponder: "bestmove X ponder Y", Y legal after X
+                assert answer[2] == "ponder" and answer[3] in legal_after(moves)
+            moves.append(legal_after(moves)[0])  # the "opponent" replies
+            engine.send(position(moves))
+            engine.send("go infinite")
+            thinking = engine.read_until("info")
+            assert not any(line.startswith("bestmove") for line in thinking)
+            engine.send("stop")
+            moves.append(engine.read_until("bestmove")[-1].split()[1])
+            assert moves[-1] in legal_after(moves[:-1])
+            guess = legal_after(moves)[0]  # ponder on a guessed reply, which then comes
+            engine.send(position([*moves, guess]))
+            engine.send("go ponder btime 9000 wtime 9000 byoyomi 300")
+            assert not any(line.startswith("bestmove") for line in engine.drain(0.3))
+            engine.send("ponderhit")
+            moves.append(guess)
+            moves.append(engine.read_until("bestmove")[-1].split()[1])
+            assert moves[-1] in legal_after(moves[:-1])
+            engine.send(f"gameover {result}")
+            engine.send("isready")  # the GUI's next game starts with isready again
+            engine.read_until("readyok")
+            threads.append(engine.threads())
+            assert game_number < 2
+        assert threads[0] == threads[1], threads  # no thread is left behind by a game
+        assert not [line for line in engine.transcript if line.startswith("info string")]
+        engine.send("quit")
+        assert engine.proc.wait(timeout=5) == 0  # exits promptly (well within the GUI's patience)
+        assert not any("Traceback" in line for line in engine.stderr), engine.stderr
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_many_games_in_one_process_keep_threads_and_memory_bounded(tmp_path: Path) -> None:
+    engine = EngineProcess([str(tiny_launcher(tmp_path, "NodesLimit=32"))])
+    try:
+        engine.send("usi")
+        engine.read_until("usiok")
+        samples = []
+        for _ in range(5):
+            engine.send("isready")
+            engine.read_until("readyok")
+            engine.send("usinewgame")
+            game = Game(max_plies=24)
+            while game.result is None:
+                engine.send(position(game.moves))
+                engine.send("go btime 0 wtime 0 byoyomi 1000")
+                move = engine.read_until("bestmove")[-1].split()[1]
+                if move == "resign":
+                    break
+                game.push_usi(move)
+            engine.send("gameover draw")
+            samples.append((engine.threads(), engine.rss_kib()))
+        assert len({threads for threads, _ in samples}) == 1, samples
+        assert samples[-1][1] - samples[1][1] < 64 * 1024, samples  # KiB: no growth game after game
+        engine.send("quit")
+        assert engine.proc.wait(timeout=5) == 0
+    finally:
+        engine.close()
