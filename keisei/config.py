@@ -153,6 +153,7 @@ class SLConfig(_Section):
     val_max_positions: int = Field(20000, ge=1, description="validation positions scored per evaluation")
     checkpoint_interval_steps: int = Field(2000, ge=1)
     log_interval_steps: int = Field(50, ge=1)
+    loader_workers: int = Field(0, ge=0, le=64, description="processes decoding batches ahead; 0 = in the trainer")
 
 
 class SearchSettings(_Section):

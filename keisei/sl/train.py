@@ -8,7 +8,8 @@ cross-entropy is over all 2,187 labels (unmasked, as in dlshogi); so are the val
 
 Batches are drawn from a fresh random permutation of the training positions each epoch; positions are
 decoded from their 32-byte hcp into dlshogi planes by cshogi's native encoder (one native call per position,
-no Python per square). Checkpoints use the RL format (keisei.checkpoint) under ``<run>/checkpoints`` with a
+no Python per square), in the trainer or, with ``sl.loader_workers`` > 0, ahead of it in DataLoader worker
+processes (forked, sharing the memory-mapped shards) so that decoding does not starve a GPU. Checkpoints use the RL format (keisei.checkpoint) under ``<run>/checkpoints`` with a
 ``source`` entry ``{kind: "supervised", records_digest, ...}``; they carry no optimizer state, so they start
 an RL run through ``keisei train --init-from`` (fresh optimizer and counters), never through ``--resume``.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,32 @@ class _Encoder:
         return obs
 
 
+def _worker_init(_worker_id: int) -> None:
+    torch.set_num_threads(1)
+
+
+class _DecodedBatches(torch.utils.data.Dataset):
+    """Batch ``i`` of an epoch, decoded to tensors (in a DataLoader worker; the memmaps are shared by fork)."""
+
+    def __init__(self, shards: ShardSet, batches: list[np.ndarray], eval_mix: float, eval_scale: float) -> None:
+        self.shards, self.batches = shards, batches
+        self.eval_mix, self.eval_scale = eval_mix, eval_scale
+        self.encoder: _Encoder | None = None
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        recs = self.shards.take(self.batches[i])
+        if self.encoder is None:
+            self.encoder = _Encoder(len(recs))
+        if len(self.encoder.obs) < len(recs):
+            self.encoder = _Encoder(len(recs))
+        obs = torch.from_numpy(self.encoder(recs).copy())  # the encoder reuses its buffer
+        return (obs, torch.from_numpy(recs["label"].astype(np.int64)),
+                torch.from_numpy(value_targets(recs, self.eval_mix, self.eval_scale)))
+
+
 @dataclass
 class SLSummary:
     steps: int
@@ -170,7 +197,10 @@ class SLTrainer:
         return logits.float(), value.float()
 
     def train_step(self, recs: np.ndarray) -> tuple[float, float]:
-        obs, labels, z = self._tensors(recs)
+        return self.train_tensors(*self._tensors(recs))
+
+    def train_tensors(self, obs: torch.Tensor, labels: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
+        """One update on a decoded batch; -> (policy loss, value loss)."""
         self.model.train()
         logits, value = self._forward(obs)
         policy_loss = F.cross_entropy(logits, labels)
@@ -182,8 +212,22 @@ class SLTrainer:
         self.scaler.update()
         self.scheduler.step()
         self.steps += 1
-        self.samples += len(recs)
+        self.samples += len(labels)
         return policy_loss.item(), value_loss.item()
+
+    def _decoded(self, batches: list[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """(obs, labels, z) on the device for each index batch, decoded here or by ``sl.loader_workers`` processes."""
+        if self.cfg.loader_workers == 0:
+            for idx in batches:
+                yield self._tensors(self.train_set.take(idx))
+            return
+        data = _DecodedBatches(self.train_set, batches, self.cfg.eval_mix, self.cfg.eval_scale)
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=None, shuffle=False, num_workers=self.cfg.loader_workers, prefetch_factor=4,
+            pin_memory=self.device.type == "cuda", multiprocessing_context="fork", worker_init_fn=_worker_init)
+        for obs, labels, z in loader:
+            yield (obs.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True),
+                   z.to(self.device, non_blocking=True))
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -236,11 +280,11 @@ class SLTrainer:
         try:
             while self.steps < self.total_steps and time.monotonic() - start < limit:
                 perm = self.rng.permutation(len(self.train_set))
-                for lo in range(0, len(perm), cfg.batch_size):
+                batches = [np.sort(perm[lo: lo + cfg.batch_size]) for lo in range(0, len(perm), cfg.batch_size)]
+                for obs, labels, z in self._decoded(batches):
                     if self.steps >= self.total_steps or time.monotonic() - start >= limit:
                         break
-                    idx = np.sort(perm[lo: lo + cfg.batch_size])
-                    pl, vl = self.train_step(self.train_set.take(idx))
+                    pl, vl = self.train_tensors(obs, labels, z)
                     if self.steps % cfg.log_interval_steps == 0:
                         now = time.monotonic()
                         rate = (self.samples - last_samples) / max(now - last_t, 1e-9)

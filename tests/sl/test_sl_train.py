@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sl_helpers import random_game, write_csa
 
 from keisei.checkpoint import load_checkpoint, load_model_from_checkpoint
@@ -96,9 +97,21 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 
 def test_wall_clock_limit_stops_and_checkpoints(tmp_path, records):
     config = load_config(overrides=TINY + ["sl.min_plies=0", "sl.dedup=false", "sl.val_fraction=0.0",
-                                           "sl.batch_size=8", "sl.epochs=50", "sl.max_wall_seconds=0.5"])
+                                           "sl.batch_size=8", "sl.epochs=50", "sl.max_wall_seconds=0.5", "sl.loader_workers=1"])
     build_dataset([records], tmp_path / "data", config.sl)
     trainer = SLTrainer(config, tmp_path / "data", tmp_path / "run", device="cpu")
     summary = trainer.run()
     assert 1 <= summary.steps < trainer.total_steps
     assert load_checkpoint(summary.checkpoint)["counters"]["updates"] == summary.steps
+
+
+def test_loader_workers_decode_the_same_batches(tmp_path, records):
+    config = load_config(overrides=TINY + ["sl.min_plies=0", "sl.dedup=false", "sl.val_fraction=0.0",
+                                           "sl.batch_size=16", "sl.loader_workers=2"])
+    build_dataset([records], tmp_path / "data", config.sl)
+    trainer = SLTrainer(config, tmp_path / "data", tmp_path / "run", device="cpu")
+    batches = [np.arange(i * 16, i * 16 + 16) for i in range(5)]
+    # _tensors reuses one decode buffer (consumed at once in training): clone to keep them all
+    in_process = [tuple(t.clone() for t in trainer._tensors(trainer.train_set.take(idx))) for idx in batches]
+    for got, want in zip(trainer._decoded(batches), in_process, strict=True):
+        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
