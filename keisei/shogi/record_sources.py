@@ -139,6 +139,9 @@ def iter_records(paths: Iterable[str | Path]) -> Iterator[RecordGame | RecordSki
             continue
         kind = SUFFIXES[item.suffix.lower()]
         try:
+            if item.stat().st_size == 0:
+                yield RecordSkip(str(item), "file", "empty_file")
+                continue
             yield from _READERS[kind](item)
         except OSError as exc:
             yield RecordSkip(str(item), "file", "unreadable", str(exc))

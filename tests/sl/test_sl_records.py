@@ -198,3 +198,20 @@ def test_kif_encoding_header_wins_over_the_suffix(tmp_path):
     path.write_bytes(("#KIF version=2.0 encoding=UTF-8\n" + utf8).encode("utf-8"))
     (g,) = list(iter_records([path]))
     assert isinstance(g, RecordGame) and g.plies == 16 and g.names == ("alice", "bob")
+
+
+def test_record_reading_building_and_teacher_games_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, keisei.shogi.record_sources, keisei.sl.dataset, keisei.sl.teacher; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_empty_files_are_named(tmp_path):
+    for name in ("a.csa", "b.hcpe", "c.hcpe3", "d.kif"):
+        (tmp_path / name).write_bytes(b"")
+    skips = list(iter_records([tmp_path]))
+    assert sorted((s.source.rsplit("/", 1)[-1], s.reason) for s in skips) == [
+        ("a.csa", "empty_file"), ("b.hcpe", "empty_file"), ("c.hcpe3", "empty_file"), ("d.kif", "empty_file")]
