@@ -215,3 +215,17 @@ def test_empty_files_are_named(tmp_path):
     skips = list(iter_records([tmp_path]))
     assert sorted((s.source.rsplit("/", 1)[-1], s.reason) for s in skips) == [
         ("a.csa", "empty_file"), ("b.hcpe", "empty_file"), ("c.hcpe3", "empty_file"), ("d.kif", "empty_file")]
+
+
+@pytest.mark.parametrize("suffix", [".csa", ".kif", ".kifu"])
+def test_keisei_own_records_read_back(tmp_path, suffix):
+    from keisei.shogi import Game, save_record
+
+    game = Game()
+    for m in random_game(9, 30):
+        game.push_usi(cshogi.move_to_usi(m))
+    game.adjudicate("white", "resign")
+    path = save_record(game, tmp_path / f"g{suffix}", names=("Sente Bot", "Gote Bot"))
+    (g,) = list(iter_records([path]))
+    assert isinstance(g, RecordGame) and g.plies == 30 and set(g.winners.tolist()) == {1}
+    assert g.names == ("Sente Bot", "Gote Bot")
