@@ -186,6 +186,7 @@ class BatchedMCTS:
             played = game.move_ints
             same = root.start_sfen == game.start_sfen and played[: root.ply] == root.moves
             same = same and root.max_plies == game.max_plies and root.impasse == game.impasse_points
+            same = same and root.tree.size < self.max_nodes * 0.9  # a (nearly) full tree starts afresh
             if same:
                 for move in played[root.ply :]:
                     if not self._step_root(root, move):

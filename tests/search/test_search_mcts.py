@@ -204,9 +204,12 @@ def test_should_stop_and_progress():
     assert seen and all(len(batch) == 2 for batch in seen)
 
 
-def test_small_tree_stops_when_full():
-    res = _mcts(simulations=5000, max_nodes=1024, mate_depth=0).search([Game()])[0]
+def test_small_tree_stops_when_full_and_then_starts_afresh():
+    mcts = _mcts(simulations=5000, max_nodes=1024, mate_depth=0)
+    res = mcts.search([Game()])[0]
     assert res.move in Game().legal_moves() and res.simulations < 5000
+    again = mcts.search([Game()], simulations=20)[0]
+    assert again.reused == 0 and again.simulations == 20
 
 
 def test_bad_arguments():
