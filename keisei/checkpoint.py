@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,49 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # zip, unpickling, EOF and weights_only refusals all mean an unusable file
-        detail = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise CheckpointError(path, f"file is corrupt or truncated ({type(exc).__name__}: {detail})") from exc
+        raise CheckpointError(path, f"{_load_failure(exc)}; {_valid_siblings(path)}") from exc
     return _validate(payload, path)
+
+
+def _load_failure(exc: BaseException) -> str:
+    """What is wrong with an unloadable file, without torch's advice (loading with weights_only=False would
+    run arbitrary code from the file: never the way out of a corrupt checkpoint)."""
+    text = str(exc).strip()
+    if "Weights only load failed" in text:
+        after = text.partition("WeightsUnpickler error:")[2]
+        detail = next((line.strip() for line in after.splitlines() if line.strip()), "refused by the safe loader")
+        detail = detail.split(". Please use")[0][:200]
+        if "Unsupported global" in detail:
+            return f"file holds objects a checkpoint cannot hold ({detail})"
+        return f"file is corrupt or truncated (not a checkpoint: {detail})"
+    detail = (text.splitlines() or [""])[0].split(". This is an internal")[0][:200]
+    return f"file is corrupt or truncated ({type(exc).__name__}: {detail})"
+
+
+def _valid_siblings(path: Path, limit: int = 10) -> str:
+    """Which other checkpoints in `path`'s directory load (newest first, at most `limit` checked)."""
+    directory = path.parent
+    try:
+        candidates = sorted((p for p in directory.glob("*.pt") if p.is_file() and p != path),
+                            key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+    except OSError:
+        candidates = []
+    valid = [p.name for p in candidates if _loads(p)]
+    if not valid:
+        return f"no valid checkpoint remains in {directory}"
+    return f"valid checkpoints in {directory}: {', '.join(valid)}"
+
+
+def _loads(path: Path) -> bool:
+    """True when `path` is a complete zip whose payload loads with weights_only and validates."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if zf.testzip() is not None:  # CRC of every member: a truncated or damaged file fails here
+                return False
+        _validate(torch.load(path, map_location="cpu", weights_only=True, mmap=True), path)
+    except Exception:  # noqa: BLE001 - any failure means "not a valid checkpoint"
+        return False
+    return True
 
 
 def _state_mismatch(expected: dict[str, torch.Tensor], saved: dict[str, Any]) -> str:

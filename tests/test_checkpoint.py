@@ -102,6 +102,37 @@ def test_corrupt_files_raise_naming_the_file(tmp_path, damage):
         load_model_from_checkpoint(path)
 
 
+def test_corrupt_checkpoint_names_the_valid_ones_left_and_gives_no_weights_only_advice(tmp_path):
+    _, payload = make_payload()
+    ckdir = tmp_path / "checkpoints"
+    good = [save_checkpoint(ckdir / f"ckpt_{t}.pt", payload) for t in (32, 64)]
+    bad = save_checkpoint(ckdir / "ckpt_96.pt", payload)
+    bad.write_bytes(bad.read_bytes()[:-300])  # truncated: the zip's central directory is gone
+    half = ckdir / "ckpt_80.pt"
+    half.write_bytes(good[0].read_bytes()[: len(good[0].read_bytes()) // 2])  # another broken one: not listed
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(bad)
+    text = str(info.value)
+    assert text.startswith(f"checkpoint {bad}: file is corrupt or truncated (")
+    assert "weights_only" not in text and "internal miniz" not in text and "\n" not in text
+    listed = text.split(f"valid checkpoints in {ckdir}: ")[1].split(", ")
+    assert sorted(listed) == ["ckpt_32.pt", "ckpt_64.pt"]
+    for p in (*good, half):
+        p.unlink()
+    with pytest.raises(CheckpointError, match=rf"; no valid checkpoint remains in {ckdir}$"):
+        load_checkpoint(bad)
+
+
+def test_pickled_objects_are_refused_without_the_advice_to_trust_the_file(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"x": np.float64(1.0)}, path)  # a numpy global: the safe loader refuses it
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    text = str(info.value)
+    assert "file holds objects a checkpoint cannot hold (Unsupported global" in text
+    assert "weights_only" not in text and "trust" not in text and "\n" not in text
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match=r"nope\.pt: file not found"):
         load_checkpoint(tmp_path / "nope.pt")
