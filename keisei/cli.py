@@ -14,6 +14,7 @@ import traceback
 
 from keisei import __version__
 from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
+from keisei.training.threads import prepare_openmp_env
 
 COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi")
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_openmp_env()  # before any subcommand imports torch: OpenMP reads it once, when torch loads
     argv = sys.argv[1:] if argv is None else argv
     _console_logging()
     parser = build_parser()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,7 +64,10 @@ class TrainingConfig(_Section):
     seed: int = Field(1, ge=0)
     deterministic: bool = Field(False, description="torch deterministic algorithms (bit-exact resume on CPU)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    torch_threads: int = Field(0, ge=0, description="0 = torch default")
+    torch_threads: Annotated[int, Field(ge=0, le=1024)] | Literal["auto"] = Field(
+        "auto", description="intra-op CPU threads: auto = $OMP_NUM_THREADS or half the cores (1-4); 0 = torch default"
+    )
+    interop_threads: int = Field(1, ge=0, le=1024, description="torch inter-op threads; 0 = torch default")
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="mixed precision on CUDA only")
     compile: bool = False
     checkpoint_interval_timesteps: int = Field(50_000, ge=1)

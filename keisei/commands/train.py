@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"), help="overrides training.device")
     p.add_argument("--init-from", default=None, metavar="CKPT",
                    help="start from these weights (e.g. a keisei sl checkpoint) with a fresh optimizer and counters")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="seed of a new run's random streams (overrides training.seed, default 1); stored in "
+                        "config.toml and every checkpoint")
     p.set_defaults(func=run)
 
 
@@ -32,6 +35,8 @@ def resume_config(args: argparse.Namespace) -> tuple[KeiseiConfig, Path | None]:
 
     run_dir = Path(args.run_dir) if args.run_dir else None
     config_path = args.config
+    if args.seed is not None:
+        args.overrides = [*args.overrides, f"training.seed={args.seed}"]
     if args.resume:
         run_root = load_config(args.config, args.preset, args.overrides).logging.run_root
         run_dir = find_resume_run_dir(args.resume, run_dir, run_root)
@@ -62,12 +67,15 @@ def stop_on_signals(request_stop, already_requested) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from keisei.config import ConfigError
     from keisei.training.trainer import Trainer
 
     if args.init_from and args.resume:
-        from keisei.config import ConfigError
-
         raise ConfigError("--init-from starts a new run; it cannot be combined with --resume")
+    if args.seed is not None and args.resume:
+        raise ConfigError("--seed starts a new run; a resumed run continues the random state of its checkpoint")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {args.seed}")
     config, run_dir = resume_config(args)
     init = None
     if args.init_from:
@@ -86,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"TensorBoard:   tensorboard --logdir {trainer.run_dir}", flush=True)
         print(f"model:         {config.model.name}, {trainer.models.num_parameters:,} parameters on "
               f"{trainer.device}", flush=True)
+        print(f"seed:          {trainer.config.training.seed}", flush=True)
+        print(f"threads:       {trainer.session.threads.line()}", flush=True)
         if trainer.resumed_from is not None:
             print(f"resuming from: {trainer.resumed_from} at {trainer.counters.timesteps:,} steps", flush=True)
         if init is not None:

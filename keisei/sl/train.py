@@ -36,6 +36,7 @@ from keisei.sl.dataset import FLAG_EVAL, SL_DTYPE, DatasetError, load_manifest
 from keisei.training.checkpoint_manager import CheckpointManager
 from keisei.training.metrics import MetricsManager
 from keisei.training.session import resolve_device, seed_everything
+from keisei.training.threads import resolve_torch_threads
 
 __all__ = ["SLSummary", "SLTrainer", "ShardSet", "value_targets"]
 
@@ -157,8 +158,8 @@ class SLTrainer:
         t = config.training
         self.device = resolve_device(device or t.device)
         self._saved_threads = torch.get_num_threads()
-        if t.torch_threads > 0:
-            torch.set_num_threads(t.torch_threads)
+        if (threads := resolve_torch_threads(t.torch_threads)) > 0:
+            torch.set_num_threads(threads)
         seed_everything(t.seed)
         self.rng = np.random.default_rng(t.seed)
         self.model = build_model(config.model).to(self.device)

@@ -1,17 +1,35 @@
-"""DisplayManager: a rich live panel on a TTY, plain periodic log lines otherwise (implements DisplaySink)."""
+"""DisplayManager: a rich live panel on a TTY, plain periodic lines otherwise (implements DisplaySink).
+
+Either way the progress line goes to the `keisei.training.display` logger (the run's train.log) every
+``display.log_every_seconds`` and when training stops, and every status line (e.g. an evaluation) too.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TextIO
 
 from keisei.config import DisplayConfig
 
+logger = logging.getLogger(__name__)
+
 LOSS_KEYS = (("policy", "losses/policy_loss"), ("value", "losses/value_loss"),
              ("entropy", "losses/entropy"), ("kl", "losses/approx_kl"))
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as people write it: ``15 h 04 min``, ``3 min 07 s``, ``12 s`` (never like a clock time)."""
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
 
 
 @dataclass
@@ -24,7 +42,7 @@ class Progress:
     games: int = 0
     sps: float = 0.0
     losses: dict[str, float] = field(default_factory=dict)
-    outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw rates
+    outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw (by rule) / truncated rates
     wall_left: float | None = None  # seconds until training.max_wall_seconds, when set
 
     def eta(self) -> str:
@@ -32,7 +50,7 @@ class Progress:
         left = [max(self.total_timesteps - self.timesteps, 0) / self.sps] if self.sps > 0 else []
         if self.wall_left is not None:
             left.append(max(self.wall_left, 0.0))
-        return str(timedelta(seconds=int(min(left)))) if left else "?"
+        return format_duration(min(left)) if left else "?"
 
     def line(self) -> str:
         pct = 100.0 * self.timesteps / max(self.total_timesteps, 1)
@@ -40,7 +58,7 @@ class Progress:
                  f"ETA {self.eta()}", f"updates {self.updates}", f"games {self.games}"]
         if self.outcomes:
             o = self.outcomes
-            parts.append(f"B/W/D {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}")
+            parts.append(f"B/W/D/T {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}/{o['truncated']:.2f}")
         if self.losses:
             parts.append(" ".join(f"{k} {v:.4g}" for k, v in self.losses.items()))
         return " | ".join(parts)
@@ -58,6 +76,7 @@ class DisplayManager:
         self._live = None
         self._console = None
         self._last_log = float("-inf")
+        self._last_line = ""
         self._running = False
 
     def start(self, total_timesteps: int) -> None:
@@ -82,33 +101,45 @@ class DisplayManager:
 
     def set_status(self, key: str, text: str) -> None:
         self.status[key] = text
+        logger.info("[%s] %s", key, text)
         if not self.rich:
             self.message(f"[{key}] {text}")
 
     def update(self, progress: Progress, metrics: dict[str, float]) -> None:
-        """Take a new snapshot; in plain mode print a line every display.log_every_seconds."""
+        """Take a new snapshot; every display.log_every_seconds log the progress line (and print it in plain
+        mode; the rich panel shows it live)."""
         progress.losses = {name: metrics[tag] for name, tag in LOSS_KEYS if tag in metrics}
         if "games/black_win_rate" in metrics:
             progress.outcomes = {"black": metrics["games/black_win_rate"],
-                                 "white": metrics["games/white_win_rate"], "draw": metrics["games/draw_rate"]}
+                                 "white": metrics["games/white_win_rate"],
+                                 "draw": metrics.get("games/draw_rule_rate", metrics.get("games/draw_rate", 0.0)),
+                                 "truncated": metrics.get("games/truncated_rate", 0.0)}
         elif self.progress.outcomes:
             progress.outcomes = self.progress.outcomes
         self.progress = progress
         now = time.monotonic()
-        if not self.rich and now - self._last_log >= self.cfg.log_every_seconds:
+        if now - self._last_log >= self.cfg.log_every_seconds:
             self._last_log = now
-            self.message(progress.line())
+            self._emit(progress.line())
 
     def stop(self) -> None:
-        """End the live panel, or print the final progress line (once; no-op if never started)."""
+        """End the live panel, or print the final progress line (once; no-op if never started); log it."""
         if not self._running:
             return
         self._running = False
         if self._live is not None:
             self._live.stop()
             self._live = None
-        else:
-            self.message(self.progress.line())
+        line = self.progress.line()
+        if line != self._last_line:
+            self._emit(line)
+
+    def _emit(self, line: str) -> None:
+        """The progress line to train.log, and to the stream in plain mode."""
+        self._last_line = line
+        logger.info(line)
+        if not self.rich:
+            self.message(line)
 
     def _render(self):
         from rich.console import Group
@@ -124,7 +155,8 @@ class DisplayManager:
         table.add_row("updates / games", f"{p.updates:,} / {p.games:,}")
         if p.outcomes:
             o = p.outcomes
-            table.add_row("black / white / draw", f"{o['black']:.2f} / {o['white']:.2f} / {o['draw']:.2f}")
+            table.add_row("outcomes", f"black {o['black']:.2f}  white {o['white']:.2f}  draw {o['draw']:.2f}  "
+                                      f"truncated {o['truncated']:.2f}")
         if p.losses:
             table.add_row("losses", "  ".join(f"{k} {v:.4g}" for k, v in p.losses.items()))
         for key, text in self.status.items():

@@ -40,20 +40,28 @@ class GameStats:
         self.plies += game.plies
         self.black += game.winner == "black"
         self.white += game.winner == "white"
-        self.truncated += game.truncated
+        self.truncated += game.truncated and game.winner is None
         self.reasons[game.reason] += 1
 
     def summary(self) -> dict[str, float]:
-        """Rates over the window (draw = no winner, truncated games included), then reset the window."""
+        """Rates over the window, then reset the window.
+
+        Every game is exactly one of: a black win, a white win, a draw by rule (``games/draw_rule_rate``:
+        repetition, or an impasse declaration under the 24-point rule) or truncated at ``env.max_plies``
+        (``games/truncated_rate``: no result, not a draw). ``games/draw_rate`` is the rule-draw rate (the same
+        value as ``games/draw_rule_rate``; truncated games are not counted as draws).
+        """
         if self.count == 0:
             return {}
         n = float(self.count)
+        rule_draws = self.count - self.black - self.white - self.truncated
         out = {
             "games/mean_length": self.plies / n,
             "games/black_win_rate": self.black / n,
             "games/white_win_rate": self.white / n,
-            "games/draw_rate": (self.count - self.black - self.white) / n,
-            "games/truncation_rate": self.truncated / n,
+            "games/draw_rate": rule_draws / n,
+            "games/draw_rule_rate": rule_draws / n,
+            "games/truncated_rate": self.truncated / n,
         }
         out.update({f"games/reason/{r}": c / n for r, c in sorted(self.reasons.items())})
         self.count = self.plies = self.black = self.white = self.truncated = 0

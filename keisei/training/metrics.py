@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -50,6 +51,21 @@ class MetricsManager:
         for tag, value in values.items():
             self.log_scalar(tag, value, step)
 
+    def log_config(self, config: KeiseiConfig, step: int, extra: dict[str, Any] | None = None) -> None:
+        """The effective config in TensorBoard: a text summary ``config`` (the config.toml) and the hparams
+        plugin's table (every field as ``section.key``, lists as JSON) with the metrics to compare runs by."""
+        if self._writer is None:
+            return
+        from torch.utils.tensorboard.summary import hparams
+
+        toml = config.to_toml()
+        text = "\n".join("    " + line for line in toml.splitlines())  # markdown code block: kept verbatim
+        self._writer.add_text("config", text, int(step))
+        values = {**flat_hparams(config.to_dict()), **(extra or {})}
+        for summary in hparams(values, {tag: 0.0 for tag in HPARAM_METRICS}):
+            self._writer.file_writer.add_summary(summary)
+        self._writer.flush()
+
     def increment(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + int(n)
         self.log_scalar(name, self.counters[name], self.step)
@@ -61,6 +77,24 @@ class MetricsManager:
         if self._wandb is not None:
             self._wandb.finish()
             self._wandb = None
+
+
+HPARAM_METRICS = ("charts/SPS", "losses/value_loss", "games/mean_length", "eval/agent_elo")
+
+
+def flat_hparams(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"training": {"seed": 1}}`` -> ``{"training.seed": 1}``; lists and None as JSON text (hparams
+    values must be numbers, strings or booleans)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flat_hparams(value, f"{name}."))
+        elif isinstance(value, bool | int | float | str):
+            out[name] = value
+        else:
+            out[name] = json.dumps(value)
+    return out
 
 
 def _init_wandb(config: KeiseiConfig, run_dir: Path) -> Any:

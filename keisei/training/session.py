@@ -15,6 +15,7 @@ import torch
 from keisei.atomic import remove_stale_temps
 from keisei.config import ConfigError, KeiseiConfig, save_config
 from keisei.training.run_lock import RunLock, describe_holder
+from keisei.training.threads import ThreadSettings, apply_thread_settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class SessionManager:
         self._saved_deterministic = torch.are_deterministic_algorithms_enabled()
         self._log_handler: logging.Handler | None = None
         self._lock: RunLock | None = None
+        self.threads: ThreadSettings | None = None  # the thread settings in effect once setup() ran
 
     @property
     def config_path(self) -> Path:
@@ -93,13 +95,13 @@ class SessionManager:
         save_config(self.config, self.config_path)
         self._attach_log()
         t = self.config.training
-        if t.torch_threads > 0:
-            torch.set_num_threads(t.torch_threads)
+        self.threads = apply_thread_settings(t.torch_threads, t.interop_threads)
         if t.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
         seed_everything(t.seed)
         logger.info("run %s on %s (seed %d)", self.run_dir, self.device, t.seed)
+        logger.info("threads: %s", self.threads.line())
 
     def close(self) -> None:
         """Detach the log file, restore the torch settings this session changed, release the lock."""

@@ -88,6 +88,10 @@ class Trainer:
             self._build()
             if payload is not None:
                 self._restore(payload)
+            threads = self.session.threads
+            self.metrics.log_config(self.config, self.counters.timesteps, extra={
+                "threads.torch": threads.torch_threads, "threads.interop": threads.interop_threads,
+                "threads.omp_wait_policy": threads.wait_policy} if threads is not None else None)
         except BaseException:
             self.close()
             raise

@@ -19,16 +19,40 @@ def test_game_stats_rates_and_window_reset():
         stats.add(g)
     s = stats.summary()
     assert s["games/mean_length"] == 25.0
-    assert (s["games/black_win_rate"], s["games/white_win_rate"], s["games/draw_rate"]) == (0.5, 0.25, 0.25)
-    assert s["games/truncation_rate"] == 0.25
+    assert (s["games/black_win_rate"], s["games/white_win_rate"], s["games/truncated_rate"]) == (0.5, 0.25, 0.25)
+    assert s["games/draw_rate"] == s["games/draw_rule_rate"] == 0.0  # a truncated game is not a draw
     assert s["games/reason/checkmate"] == 0.5 and s["games/reason/max_plies"] == 0.25
     assert stats.summary() == {}  # the window was reset
     stats.add(game("white", "repetition", 8))
     assert stats.summary()["games/white_win_rate"] == 1.0
 
 
+def test_rule_draws_and_truncations_are_counted_apart_from_real_games():
+    """Real games end by fourfold repetition (a rule draw) and by the ply limit (truncated, not a draw)."""
+    from keisei.shogi.game import Game
+    from keisei.training.game_stats import FinishedGame
+
+    def play(max_plies, moves):
+        g = Game(max_plies=max_plies)
+        for m in moves:
+            g.push_usi(m)
+        r = g.result
+        return FinishedGame(winner=r.winner, reason=r.reason, plies=len(moves), truncated=r.truncated,
+                            start_sfen="", moves=moves)
+
+    shuffle = ["5i5h", "5a5b", "5h5i", "5b5a"] * 3  # the start position four times: sennichite
+    stats = GameStats()
+    stats.add(play(256, shuffle))
+    stats.add(play(4, ["7g7f", "3c3d", "2g2f", "8c8d"]))  # cut at 4 plies
+    s = stats.summary()
+    assert s["games/reason/repetition"] == 0.5 and s["games/reason/max_plies"] == 0.5
+    assert s["games/draw_rule_rate"] == s["games/draw_rate"] == 0.5 and s["games/truncated_rate"] == 0.5
+    assert s["games/black_win_rate"] == s["games/white_win_rate"] == 0.0
+
+
 METRICS = {"losses/policy_loss": 0.1, "losses/value_loss": 0.2, "games/black_win_rate": 0.5,
-           "games/white_win_rate": 0.3, "games/draw_rate": 0.2}
+           "games/white_win_rate": 0.3, "games/draw_rate": 0.15, "games/draw_rule_rate": 0.15,
+           "games/truncated_rate": 0.05}
 
 
 def test_plain_display_prints_progress_and_status_lines():
@@ -41,11 +65,11 @@ def test_plain_display_prints_progress_and_status_lines():
     d.update(Progress(timesteps=500, total_timesteps=1000, updates=4, games=9, sps=50.0), {})
     d.stop()
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("steps 250/1,000 (25.0%) | 50 SPS | ETA 0:00:15")
-    assert "B/W/D 0.50/0.30/0.20" in lines[0] and "value 0.2" in lines[0]
+    assert lines[0].startswith("steps 250/1,000 (25.0%) | 50 SPS | ETA 15 s")
+    assert "B/W/D/T 0.50/0.30/0.15/0.05" in lines[0] and "value 0.2" in lines[0]
     assert lines[1] == "[eval] vs greedy 0.75"
     assert len(lines) == 3 and lines[2].startswith("steps 500/1,000")  # throttled; final line on stop
-    assert "B/W/D 0.50/0.30/0.20" in lines[2]  # last known outcomes are kept
+    assert "B/W/D/T 0.50/0.30/0.15/0.05" in lines[2]  # last known outcomes are kept
 
 
 def test_rich_display_renders_status():
@@ -56,11 +80,13 @@ def test_rich_display_renders_status():
     d.update(Progress(timesteps=50, total_timesteps=100, updates=1, games=2, sps=10.0), METRICS)
     d.stop()
     text = out.getvalue()
-    assert "vs greedy 0.75" in text and "50 / 100" in text
+    assert "vs greedy 0.75" in text and "50 / 100" in text and "draw 0.15  truncated 0.05" in text
 
 
-def test_progress_eta_unknown_without_speed():
+def test_progress_eta_reads_like_a_duration():
     assert Progress(timesteps=0, total_timesteps=10).eta() == "?"
-    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0).eta() == "1:00:00"
-    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0, wall_left=90.5).eta() == "0:01:30"
-    assert Progress(timesteps=0, total_timesteps=10, wall_left=5.0).eta() == "0:00:05"
+    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0).eta() == "1 h 00 min"
+    assert Progress(timesteps=0, total_timesteps=54_240, sps=1.0).eta() == "15 h 04 min"
+    assert Progress(timesteps=10, total_timesteps=3610, sps=1.0, wall_left=90.5).eta() == "1 min 30 s"
+    assert Progress(timesteps=0, total_timesteps=10, wall_left=5.0).eta() == "5 s"
+    assert Progress(timesteps=0, total_timesteps=10 ** 9, sps=1.0).eta() == "277777 h 46 min"
