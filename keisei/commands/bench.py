@@ -1,4 +1,4 @@
-"""`keisei bench env|learn|search`: benchmarks (figures for the README; never asserted in tests)."""
+"""`keisei bench env|learn|search|train`: benchmarks (figures for the README; never asserted in tests)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def register(sub):
     lp.set_defaults(func=_bench_learn)
 
     __import__("keisei.search.bench", fromlist=["register"]).register(bsub)  # `keisei bench search`
+    __import__("keisei.training.bench_train", fromlist=["register"]).register(bsub)  # `keisei bench train`
 
 
 def _bench_env(args) -> int:
