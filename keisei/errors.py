@@ -4,10 +4,12 @@ Exit codes of every `keisei` subcommand:
   0  success (`keisei train` also after SIGINT/SIGTERM: the update is finished and a checkpoint saved)
   1  an unexpected internal error (a bug: the traceback is printed)
   2  a usage, config or input error, or an operating-system error (permission denied, no space, missing
-     directory, a path that is a file, a run directory already being trained) - one line naming the thing
+     directory, a path that is a file, a run directory already being trained, `keisei evaluate`'s store that
+     cannot be opened for writing) - one line naming the thing
   4  a durable write failed (`EXIT_WRITE_FAILED`): a checkpoint, the `latest` pointer, config.toml, the opponent
-     pool or the evaluation store could not be written; training stops at once and what is on disk is the
-     last state that was written completely (`latest` still names the last valid checkpoint)
+     pool or the evaluation store (also from a background evaluation) could not be written; training stops at
+     once and what is on disk is the last state that was written completely (`latest` still names the last
+     valid checkpoint)
   130 interrupted (a second SIGINT/SIGTERM)
 """
 

@@ -4,7 +4,8 @@
 (which records every game in ``run_dir/evaluation.sqlite``). ``submit`` never blocks: it refuses (returns
 False) when ``max_in_flight`` evaluations are already running. Finished evaluations - results or formatted
 tracebacks - are queued for the training thread to collect with ``poll`` (thread-safe hand-over: the
-training thread owns the metrics and display sinks).
+training thread owns the metrics and display sinks). An evaluation that could not write the run's store
+carries the ``DurableWriteError`` as ``fatal``: the training thread raises it (training stops, exit 4).
 
 CPU sharing with training: the evaluation plays a handful of games at a time, so its forward passes are
 small batches that gain little from intra-op parallelism. The evaluation thread therefore (1) runs torch
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from keisei.errors import DurableWriteError
 from keisei.evaluation.manager import STORE_FILE, EvaluationManager
 from keisei.evaluation.ratings import fit_ratings
 from keisei.evaluation.store import GameStore
@@ -64,6 +66,18 @@ def _lower_thread_priority() -> None:
         logger.debug("could not lower the evaluation thread's priority: %s", exc)
 
 
+def _durable_failure(exc: BaseException) -> DurableWriteError | None:
+    """The DurableWriteError ``exc`` is, or was raised from or during, else None."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, DurableWriteError):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
 @dataclass
 class FinishedEvaluation:
     """The outcome of one background evaluation of ``snapshot``."""
@@ -76,6 +90,7 @@ class FinishedEvaluation:
     agent_elo: float | None  # the agent's Elo from a joint fit of all stored games, when available
     ratings: dict[str, float]  # every stored player's Elo from that fit (empty when not fitted)
     seconds: float
+    fatal: DurableWriteError | None = None  # the run's store could not be written: training must stop
 
 
 class BackgroundEvaluator:
@@ -220,8 +235,14 @@ class BackgroundEvaluator:
             )
             evaluated = tensors_sha256(model.state_dict())
             elo, ratings = self._record_rating(snapshot, result)
-        except Exception:  # noqa: BLE001 - reported to the training thread, never raised into training
+        except Exception as exc:  # noqa: BLE001 - reported to the training thread, never raised into training
             error = traceback.format_exc()
+            fatal = _durable_failure(exc)
+            if fatal is not None:  # the training thread raises it (one line); the traceback goes to train.log
+                logger.error("background evaluation of %s could not write the store:\n%s", snapshot.label, error,
+                             extra={"console": False})
+                return FinishedEvaluation(snapshot, opponents, None, error, evaluated, None, {},
+                                          time.monotonic() - start, fatal)
             logger.error("background evaluation of %s failed:\n%s", snapshot.label, error)
         return FinishedEvaluation(
             snapshot, opponents, result, error, evaluated, elo, ratings, time.monotonic() - start

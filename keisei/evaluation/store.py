@@ -1,20 +1,28 @@
 """The game store: every evaluation game and the agent's rating snapshots in one SQLite file (WAL mode).
 
 One transaction per recorded game. A ``GameStore`` may be shared by threads (one connection behind a lock);
-several processes may open the same file (WAL plus a busy timeout).
+several processes may open the same file (WAL plus a busy timeout). A write that fails because the file
+cannot be written (disk full, file too large, read-only file or file system, cannot be created, I/O error)
+raises ``DurableWriteError`` naming the file (the CLI's exit 4; fatal to training): the store is a durable
+file of the run, like its checkpoints. When it cannot even be opened for writing that is ``StoreOpenError``
+(exit 2 in `keisei evaluate`, like other OS errors at the start; still fatal to training).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import operator
+import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
+
+from keisei.errors import EXIT_USAGE, DurableWriteError
 
 RESULTS = ("black", "white", "draw", "error")
 
@@ -52,6 +60,13 @@ _GAME_COLUMNS = (
     "id, timestamp, black, white, result, reason, plies, opening, evaluation_id, "
     "black_version, white_version, timestep, extra_json"
 )
+
+
+class StoreOpenError(DurableWriteError):
+    """The store cannot be opened for writing (created, or its WAL files made): like any OS error at the start
+    of a command, exit 2 (`keisei evaluate`); training stops on it as on every DurableWriteError (exit 4)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,8 @@ class GameStore:
                 self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
             )
         except sqlite3.Error as exc:
-            raise ValueError(f"game store {self.path}: cannot open ({exc})") from None
+            raise _write_failure(self.path, exc, StoreOpenError) or ValueError(
+                f"game store {self.path}: cannot open ({exc})") from None
         try:
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -107,9 +123,12 @@ class GameStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, DurableWriteError) as exc:
             self._conn.close()
-            raise ValueError(f"game store {self.path}: cannot open ({exc})") from None
+            if isinstance(exc, DurableWriteError):
+                raise StoreOpenError(exc.path, exc.reason) from exc
+            raise _write_failure(self.path, exc, StoreOpenError) or ValueError(
+                f"game store {self.path}: cannot open ({exc})") from None
 
     def __enter__(self) -> Self:
         return self
@@ -209,20 +228,64 @@ class GameStore:
         return [RatingPoint(*row) for row in rows]
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
+        return _Transaction(self._conn, self.path)
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection; a failed write raises
+    DurableWriteError naming the store file."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _write_failure(self._path, exc) or exc
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc_type is not None:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            else:
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as commit_exc:
+            if exc is None:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise _write_failure(self._path, commit_exc) or commit_exc from None
+        if isinstance(exc, sqlite3.Error) and (failure := _write_failure(self._path, exc)) is not None:
+            raise failure from exc
+
+
+# SQLite result codes (primary: the extended ones share the prefix) that mean "this file cannot be written".
+_WRITE_FAILURES = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM")
+
+
+def _write_failure(path: Path, exc: sqlite3.Error,
+                   kind: type[DurableWriteError] = DurableWriteError) -> DurableWriteError | None:
+    """DurableWriteError naming ``path`` when ``exc`` means the file cannot be written, else None. SQLite's
+    message does not say why (it has the same words for ENOSPC and EFBIG): a file system with no space left,
+    a read-only one and a directory in the store's place are named before it."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    primary = "_".join(name.split("_")[:2])
+    if primary not in _WRITE_FAILURES:
+        return None
+    cause = None
+    try:
+        st = os.statvfs(path.resolve().parent)  # a symlinked store: the file system it really is on
+        if primary == "SQLITE_FULL" and st.f_bavail * st.f_frsize < 64 * 1024:
+            cause = errno.ENOSPC
+        elif primary in ("SQLITE_CANTOPEN", "SQLITE_READONLY") and st.f_flag & os.ST_RDONLY:
+            cause = errno.EROFS
+        elif primary == "SQLITE_CANTOPEN" and path.is_dir():
+            cause = errno.EISDIR
+    except (OSError, AttributeError):
+        pass
+    return kind(path, f"{os.strerror(cause)} ({exc})" if cause else str(exc))
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -5,8 +5,9 @@ live model (CPU copy tagged with model version and timestep) and hands it to a B
 training loop never waits for games. Finished evaluations are collected on later hooks, on the training
 thread, and logged under ``eval/...`` at the snapshot's timestep; the last one is shown on the display.
 When ``max_in_flight`` evaluations are running a due evaluation is skipped and counted (``eval/skipped``);
-a failed evaluation is logged with its traceback and counted (``eval/errors``). ``on_training_end`` waits
-(up to ``end_timeout_s``) for evaluations in flight and logs them.
+a failed evaluation is logged with its traceback and counted (``eval/errors``); one that could not write the
+run's evaluation store raises its DurableWriteError on the training thread (training stops, exit 4).
+``on_training_end`` waits (up to ``end_timeout_s``) for evaluations in flight and logs them.
 
 Every checkpoint the CheckpointManager saves joins the run's OpponentPool; an opponent spec ``pool`` or
 ``pool:K`` in ``evaluation.opponents`` is replaced by K opponents sampled from it (``evaluation.pool_*``).
@@ -144,6 +145,11 @@ class EvaluationCallback(Callback):
     def _report(self, ctx: CallbackContext, finished: FinishedEvaluation) -> None:
         """Log one finished evaluation at its snapshot's timestep and update display, pool ratings."""
         step = finished.snapshot.timestep
+        if finished.fatal is not None:  # the store could not be written: stop training (see Trainer.run)
+            if self.evaluator is not None:
+                self.evaluator.close(0.0)
+                self.evaluator = None
+            raise finished.fatal
         if finished.error is not None:
             self.errors += 1
             ctx.metrics.increment("eval/errors")
