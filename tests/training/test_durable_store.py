@@ -1,5 +1,6 @@
-"""The run's SQLite evaluation store is a durable file: a write that fails raises DurableWriteError naming it,
-and a background evaluation that cannot write it stops training (one line, exit 4, `latest` kept).
+"""The run's SQLite evaluation store and opponent pool are durable files: a write that fails raises
+DurableWriteError naming the file, and a background evaluation that cannot write the store stops training
+(one line, exit 4, `latest` kept).
 
 Real faults: a full tmpfs and a read-only tmpfs (skip with the reason where mounting is not allowed),
 RLIMIT_FSIZE in a child process, a store path that is a directory, and a read-only file (chmod; not for root,
@@ -48,9 +49,9 @@ def test_read_only_file_system_raises_naming_the_store(tmp_path):
         with GameStore(path) as store:
             record(store)
         remount_read_only(ro)
-        with pytest.raises(DurableWriteError, match=rf"^cannot write {re.escape(str(path))}: Read-only file system"):
-            with GameStore(path) as store:
-                record(store)
+        with (pytest.raises(DurableWriteError, match=rf"^cannot write {re.escape(str(path))}: Read-only file system"),
+              GameStore(path) as store):
+            record(store)
 
 
 def test_file_size_limit_raises_naming_the_store_without_a_mount(tmp_path):
@@ -91,9 +92,8 @@ def test_read_only_store_file_raises_naming_it(tmp_path):
         p.chmod(0o444)
     tmp_path.chmod(0o555)
     try:
-        with pytest.raises(DurableWriteError, match=rf"^cannot write {re.escape(str(path))}: "):
-            with GameStore(path) as store:
-                record(store)
+        with pytest.raises(DurableWriteError, match=rf"^cannot write {re.escape(str(path))}: "), GameStore(path) as store:
+            record(store)
     finally:
         tmp_path.chmod(0o755)
 
@@ -148,3 +148,15 @@ def test_background_evaluation_on_a_read_only_store_stops_training(tmp_path):
         res = run_cli("train", "--preset", "tiny", *sets(*EVAL), "--run-dir", str(run))
         why = assert_training_stopped_by_the_store(res, run, run / "evaluation.sqlite")
         assert why.startswith("Read-only file system (")
+
+
+def test_opponent_pool_that_cannot_be_written_during_training_stops_it(tmp_path):
+    run = tmp_path / "run"
+    (run / "opponent_pool.json").mkdir(parents=True)  # the pool's file cannot replace a directory
+    res = run_cli("train", "--preset", "tiny", *sets(*EVAL), "--run-dir", str(run))
+    assert res.returncode == EXIT_WRITE_FAILED, (res.returncode, res.stderr)
+    assert res.stderr.strip().splitlines() == [
+        (f"keisei train: error: cannot write {run / 'opponent_pool.json'}: Is a directory; training stopped at "
+         "32 steps; latest checkpoint: ckpt_32.pt")]
+    assert (run / "checkpoints" / "latest").read_text().strip() == "ckpt_32.pt"
+    assert not list(run.glob(".opponent_pool.json.*"))  # no temp file left behind
