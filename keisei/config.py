@@ -61,7 +61,7 @@ class TrainingConfig(_Section):
     target_kl: float | None = Field(None, gt=0.0)
     norm_adv: bool = True
     weight_decay: float = Field(0.0, ge=0.0)
-    seed: int = Field(1, ge=0)
+    seed: int = Field(1, ge=0, description="seed of a new run's random streams (`keisei train --seed N`)")
     deterministic: bool = Field(False, description="torch deterministic algorithms (bit-exact resume on CPU)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     torch_threads: Annotated[int, Field(ge=0, le=1024)] | Literal["auto"] = Field(
@@ -131,7 +131,9 @@ class LoggingConfig(_Section):
 class DisplayConfig(_Section):
     mode: Literal["auto", "rich", "plain"] = "auto"
     refresh_seconds: float = Field(1.0, gt=0.0)
-    log_every_seconds: float = Field(10.0, gt=0.0)
+    log_every_seconds: float = Field(
+        10.0, gt=0.0, description="progress line to train.log this often (and to stdout without the rich panel)"
+    )
 
 
 class SLConfig(_Section):
