@@ -108,3 +108,20 @@ def test_seed_with_resume_or_negative_is_a_usage_error(tmp_path):
     res = run_cli("train", "--preset", "tiny", "--run-dir", str(tmp_path / "n"), "--seed", "-1")
     assert res.returncode == 2 and res.stderr.strip() == "keisei train: error: --seed must be >= 0, got -1"
     assert not (tmp_path / "n").exists()
+
+
+def test_resume_from_a_corrupt_latest_names_the_valid_checkpoints_left(tmp_path):
+    run = tmp_path / "run"
+    res = run_cli("train", "--preset", "tiny", "--run-dir", str(run),
+                  *sets(f"training.total_timesteps={2 * ROLLOUT}", f"training.checkpoint_interval_timesteps={ROLLOUT}",
+                        "training.keep_checkpoints=5"))
+    assert res.returncode == 0, res.stderr
+    ckdir = run / "checkpoints"
+    bad = ckdir / "ckpt_64.pt"
+    bad.write_bytes(bad.read_bytes()[:1000])  # cut short, as by a crash of the disk or a copy
+    res = run_cli("train", "--resume", "latest", "--run-dir", str(run), "--set", f"training.total_timesteps={3 * ROLLOUT}")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        (f"keisei train: error: checkpoint {bad}: file is corrupt or truncated (RuntimeError: PytorchStreamReader "
+         f"failed reading zip archive: failed finding central directory); valid checkpoints in {ckdir}: ckpt_32.pt")]
+    assert "weights_only" not in res.stderr
