@@ -150,6 +150,7 @@ def test_background_evaluation_on_a_read_only_store_stops_training(tmp_path):
         assert why.startswith("Read-only file system (")
 
 
+@pytest.mark.slow
 def test_opponent_pool_that_cannot_be_written_during_training_stops_it(tmp_path):
     run = tmp_path / "run"
     (run / "opponent_pool.json").mkdir(parents=True)  # the pool's file cannot replace a directory

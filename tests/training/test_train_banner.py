@@ -8,6 +8,7 @@ import sys
 import threading
 import tomllib
 
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from training_helpers import REPO, TINY, cli_env, run_cli
@@ -73,6 +74,7 @@ def test_under_a_tty_the_rich_panel_shows_and_train_log_still_gets_metric_lines(
     assert "(seed 11)" in log
 
 
+@pytest.mark.slow
 def test_seed_is_stored_and_reproduces_the_run_and_the_config_is_in_tensorboard(tmp_path):
     weights = {}
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
@@ -110,6 +112,7 @@ def test_seed_with_resume_or_negative_is_a_usage_error(tmp_path):
     assert not (tmp_path / "n").exists()
 
 
+@pytest.mark.slow
 def test_resume_from_a_corrupt_latest_names_the_valid_checkpoints_left(tmp_path):
     run = tmp_path / "run"
     res = run_cli("train", "--preset", "tiny", "--run-dir", str(run),
