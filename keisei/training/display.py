@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from keisei.config import DisplayConfig
+from keisei.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
 
