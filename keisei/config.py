@@ -92,6 +92,7 @@ class EvaluationConfig(_Section):
     max_plies: int = Field(256, ge=2, le=10000)
     opening_suite: str = Field("v1", description="versioned opening suite for colour-balanced pairs")
     deterministic: bool = Field(False, description="agent plays argmax instead of sampling")
+    seed: int | None = Field(None, ge=0, description="base seed of the evaluation players; unset = training.seed")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     engine_move_timeout: float = Field(10.0, gt=0.0)
     engine_start_timeout: float = Field(15.0, gt=0.0)

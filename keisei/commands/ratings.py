@@ -1,11 +1,16 @@
-"""`keisei ratings [RUN_DIR]`: the joint Elo table of a run's evaluation games and a plot of the agent's rating."""
+"""`keisei ratings [RUN_DIR]`: the joint Elo table of a run's evaluation games and a plot of the agent's rating.
+
+The store is opened read-only (never created, never written), so this works on a run directory it cannot
+write and beside a training run that is writing it (SQLite WAL: readers do not block the writer).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from keisei.errors import KeiseiError
+from keisei.errors import KeiseiError, os_error_line
 
 STORE_FILE = "evaluation.sqlite"
 PLOT_FILE = "ratings.png"
@@ -23,12 +28,12 @@ def register(sub) -> None:
 
 
 def find_store(run_dir: str | None, run_root: str) -> Path:
-    """RUN_DIR/evaluation.sqlite, or that of the most recently updated run under ``run_root``."""
+    """RUN_DIR/evaluation.sqlite (which may not exist yet), or that of the newest run under ``run_root``."""
     if run_dir is not None:
-        store = Path(run_dir) / STORE_FILE
-        if not store.is_file():
-            raise KeiseiError(f"no evaluation store: {store} does not exist (has this run been evaluated?)")
-        return store
+        directory = Path(run_dir)
+        if not directory.is_dir():
+            raise KeiseiError(f"no run directory {directory}" + (": it is a file" if directory.exists() else ""))
+        return directory / STORE_FILE
     root = Path(run_root)
     stores = sorted(root.glob(f"*/{STORE_FILE}"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
     if not stores:
@@ -36,27 +41,69 @@ def find_store(run_dir: str | None, run_root: str) -> Path:
     return stores[-1]
 
 
+def how_to_evaluate(run_dir: Path) -> str:
+    """A command that would give ``run_dir`` a rating point (naming its newest checkpoint when it has one)."""
+    ckpts = sorted(run_dir.glob("ckpt_*.pt"))
+    ckpt = str(ckpts[-1]) if ckpts else f"{run_dir}/ckpt_NNNNNNNN.pt"
+    return (f"keisei evaluate --checkpoint {ckpt} --run-dir {run_dir}, or train with "
+            "evaluation.enable_periodic_evaluation = true")
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from keisei.evaluation.ratings import fit_ratings
-    from keisei.evaluation.report import AGENT_PREFIX, plot_rating_history, rating_table
+    from keisei.evaluation.report import (
+        DRAWS_LEGEND,
+        anchors_of,
+        draw_split,
+        plot_rating_history,
+        rating_table,
+    )
     from keisei.evaluation.store import GameStore
 
     store_path = find_store(args.run_dir, args.run_root)
-    with GameStore(store_path) as store:
-        games = store.games()
-        history = store.rating_history(AGENT_PREFIX)
+    run_dir = store_path.parent
     console = Console()
-    if not games:
-        console.print(f"{store_path}: no games recorded yet")
+    games, history, anchors, empty = [], [], {}, None
+    if not store_path.is_file():
+        empty = f"no evaluation yet: {run_dir} has no {STORE_FILE}"
     else:
+        with GameStore(store_path, readonly=True) as store:
+            games = store.games()
+            history = store.rating_history()
+        if not games:
+            empty = f"no evaluation yet: {store_path} holds no games"
+        elif not history:
+            empty = f"{store_path} holds {len(games)} games but no agent rating at a training timestep"
+    if games:
         table = fit_ratings(games, anchor=args.anchor)
         if table.get(args.anchor) is None:
             raise KeiseiError(f"anchor {args.anchor!r} has no games in {store_path}; choose one of: "
                               + ", ".join(r.player for r in table))
-        console.print(rating_table(table, title=f"{store_path.parent.name}: ratings (anchor {args.anchor} = 0 Elo)"))
-    plot = Path(args.plot) if args.plot else store_path.parent / PLOT_FILE
-    plot_rating_history(history, plot, title=f"{store_path.parent.name}: agent rating")
-    console.print(f"rating plot ({len(history)} points): {plot}")
+        console.print(rating_table(table, title=f"{run_dir.name}: ratings (anchor {args.anchor} = 0 Elo)",
+                                   draws=draw_split(games)))
+        console.print(DRAWS_LEGEND, highlight=False, markup=False)
+        anchors = anchors_of(table)
+    hint = None if empty is None else f"{empty}.\nTo get a rating point: {how_to_evaluate(run_dir)}"
+    if hint is not None:
+        console.print(hint, highlight=False, markup=False, soft_wrap=True)
+    plot = Path(args.plot) if args.plot else run_dir / PLOT_FILE
+    try:
+        plot_rating_history(history, plot, title=f"{run_dir.name}: agent rating", anchors=anchors,
+                            empty_reason=None if hint is None else _wrap(hint))
+    except OSError as exc:
+        if args.plot:
+            raise
+        print(f"keisei ratings: rating plot not written: {os_error_line(exc)} (pass --plot FILE)",
+              file=sys.stderr, flush=True)
+        return 0
+    console.print(f"rating plot ({len(history)} points, {len(anchors)} reference lines): {plot}",
+                  highlight=False, markup=False, soft_wrap=True)
     return 0
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))

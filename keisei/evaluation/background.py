@@ -37,8 +37,7 @@ import torch
 
 from keisei.errors import DurableWriteError
 from keisei.evaluation.manager import STORE_FILE, EvaluationManager
-from keisei.evaluation.ratings import fit_ratings
-from keisei.evaluation.store import GameStore
+from keisei.evaluation.recording import record_agent_rating
 from keisei.weights import ModelWeightManager, WeightSnapshot, tensors_sha256
 
 if TYPE_CHECKING:
@@ -254,12 +253,11 @@ class BackgroundEvaluator:
         -> (the agent's Elo or None when it cannot be placed, every placed player's Elo).
         """
         ecfg = self.config.evaluation
-        with GameStore(self.run_dir / STORE_FILE) as store:
-            table = fit_ratings(store.games(), anchor=ecfg.anchor, fixed=ecfg.anchor_elo)
-            rating = table.get(result.agent)
-            if rating is None or not rating.connected:
-                logger.info("evaluation: %s is not connected to the anchor %s; no rating recorded",
-                            result.agent, ecfg.anchor)
-                return None, table.elos()
-            store.record_rating(result.agent, snapshot.timestep, rating.elo, rating.low, rating.high)
-        return rating.elo, table.elos()
+        rating, elos = record_agent_rating(
+            self.run_dir / STORE_FILE, result.agent, snapshot.timestep, ecfg.anchor, dict(ecfg.anchor_elo)
+        )
+        if rating is None:
+            logger.info("evaluation: %s is not connected to the anchor %s; no rating recorded",
+                        result.agent, ecfg.anchor)
+            return None, elos
+        return rating.elo, elos

@@ -27,6 +27,7 @@ from keisei.evaluation.gating import run_sprt
 from keisei.evaluation.match import LiveGame, Matchup, play_matchups, save_games
 from keisei.evaluation.openings import schedule
 from keisei.evaluation.opponents import OpponentSpec, checkpoint_player_name, search_player_name
+from keisei.evaluation.progress import ProgressSink
 from keisei.evaluation.recording import record_games, store_ratings
 from keisei.evaluation.result import EvaluationResult, summarise
 from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
@@ -110,11 +111,12 @@ class EvaluationManager:
     async def evaluate_checkpoint_async(
         self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
         strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sims: int = 0,
+        sims: int = 0, progress: ProgressSink | None = None,
     ) -> EvaluationResult:
         """Evaluate a saved checkpoint (CheckpointError when it is missing, corrupt or mismatched).
 
-        ``sims`` > 0: the agent searches (named ``ckpt:<stem>[sims=N]``), batched across its games."""
+        ``sims`` > 0: the agent searches (named ``ckpt:<stem>[sims=N]``), batched across its games.
+        ``progress`` (e.g. ``EvalProgress``) is told about every finished game."""
         if isinstance(sims, bool) or not isinstance(sims, int) or sims < 0:
             raise ValueError(f"sims must be an integer >= 0, got {sims!r}")
         device = self.eval_device()
@@ -122,7 +124,7 @@ class EvaluationManager:
         model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(path), device)
         name = search_player_name(checkpoint_player_name(path), sims)
         who = _Agent(model, name, device, snap.model_version, snap.timestep, str(path), sims)
-        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
+        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir, progress)
 
     def evaluate_current_agent(
         self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
@@ -138,17 +140,24 @@ class EvaluationManager:
     def evaluate_checkpoint(
         self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
         strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sims: int = 0,
+        sims: int = 0, progress: ProgressSink | None = None,
     ) -> EvaluationResult:
         """Synchronous twin of ``evaluate_checkpoint_async`` (safe inside a running loop and in threads)."""
         return run_sync(lambda: self.evaluate_checkpoint_async(
-            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir, sims=sims
+            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir, sims=sims,
+            progress=progress,
         ))
 
     # ------------------------------------------------------------------------------------------------ core
+    @property
+    def seed(self) -> int:
+        """The base seed of every evaluation player: ``evaluation.seed``, else ``training.seed``."""
+        seed = self.config.evaluation.seed
+        return self.config.training.seed if seed is None else seed
+
     async def _evaluate(
         self, who: _Agent, opponents: list[str] | None, num_games: int | None, strategy: str | None,
-        sprt: bool, save_games_dir: str | Path | None,
+        sprt: bool, save_games_dir: str | Path | None, progress: ProgressSink | None = None,
     ) -> EvaluationResult:
         ecfg = self.config.evaluation
         strategy = strategy or ecfg.strategy
@@ -172,10 +181,18 @@ class EvaluationManager:
             async with AsyncExitStack() as stack:
                 sides = await self._open_sides(plan, who, stack)
                 matchups = [Matchup(sides[_key(a)], sides[_key(b)], openings) for a, b in plan.pairings]
-                played = await play_matchups(
-                    matchups, max_plies=ecfg.max_plies, impasse_points=self.config.env.impasse_points,
-                    executor=executor,
-                )
+                on_done = None
+                if progress is not None:
+                    progress.start([(_label(a, b), 2 * len(openings)) for a, b in plan.pairings])
+                    on_done = lambda k, lg: progress.game_done(k, lg.record().result)
+                try:
+                    played = await play_matchups(
+                        matchups, max_plies=ecfg.max_plies, impasse_points=self.config.env.impasse_points,
+                        executor=executor, on_game_done=on_done,
+                    )
+                finally:
+                    if progress is not None:
+                        progress.close()
             return await self._finish(who, plan, played, strategy, sprt, save_games_dir, executor)
         finally:
             executor.shutdown(wait=True)  # nothing touches the model after this
@@ -186,7 +203,7 @@ class EvaluationManager:
         self, plan: Plan, who: _Agent, stack: AsyncExitStack
     ) -> dict[str | None, Side]:
         """A Side per player of the plan (key None: the agent); engines are closed when ``stack`` exits."""
-        base = self.config.training.seed
+        base = self.seed
         agent_policy = self._policy(who.model, who.device, _seed(base, "agent"), who.sims)
         sides: dict[str | None, Side] = {None: Side(who.name, policy=agent_policy)}
         loop = asyncio.get_running_loop()
@@ -234,7 +251,7 @@ class EvaluationManager:
             versions = {who.name: who.model_version} if who.model_version is not None else {}
             await loop.run_in_executor(executor, functools.partial(
                 record_games, self.store_path, games + side_games, timestep=who.timestep,
-                evaluation_id=evaluation_id, versions=versions,
+                evaluation_id=evaluation_id, versions=versions, seed=self.seed,
             ))
         errors = list(plan.errors) + [
             f"{g.player} vs {g.opponent} (opening {g.opening}, {g.player} {g.agent_color}): {g.error}"
@@ -246,6 +263,7 @@ class EvaluationManager:
             model_version=who.model_version, timestep=who.timestep, checkpoint=who.checkpoint,
             sprt=run_sprt(games, opponents, self.config.evaluation) if sprt else None,
             agent=who.name, strategy=strategy, side_games=side_games, evaluation_id=evaluation_id,
+            seed=self.seed,
         )
 
     def _games_dir(self, who: _Agent, save_games_dir: str | Path | None) -> Path | None:
@@ -265,6 +283,11 @@ def _agent_label(who: _Agent) -> str:
 
     version = "" if who.model_version is None else f", model v{who.model_version}"
     return f"{who.name} (Keisei {keisei.__version__}{version})"
+
+
+def _label(a: OpponentSpec | None, b: OpponentSpec) -> str:
+    """A pairing's progress label: the opponent's name (``a vs b`` for a game without the agent)."""
+    return b.name if a is None else f"{a.name} vs {b.name}"
 
 
 def _key(spec: OpponentSpec | None) -> str | None:

@@ -12,7 +12,9 @@ Outcomes: an engine fault is a win for its opponent with the fault's reason ("il
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from keisei.shogi import EXTERNAL_REASONS, Game, IllegalMoveError, encode, legal
 from keisei.usi import EngineFault, EngineResigned
 
 COLORS = ("black", "white")
+logger = logging.getLogger(__name__)
+OnGameDone = Callable[[int, "LiveGame"], None]  # (matchup index, the finished game); called on the loop thread
 
 
 @dataclass
@@ -193,7 +197,9 @@ async def _tell_game_over(lg: LiveGame) -> None:
             await side.engine.game_over(outcome)
 
 
-async def _play_engine_game(lg: LiveGame, executor: Executor, locks: dict[int, asyncio.Lock]) -> None:
+async def _play_engine_game(
+    lg: LiveGame, executor: Executor, locks: dict[int, asyncio.Lock], on_done: Callable[[LiveGame], None]
+) -> None:
     """One game with at least one engine side, holding each engine's lock for the whole game."""
     loop = asyncio.get_running_loop()
     engines = sorted({id(s.engine): s.engine for s in (lg.a, lg.b) if s.is_engine}.items())
@@ -215,13 +221,22 @@ async def _play_engine_game(lg: LiveGame, executor: Executor, locks: dict[int, a
     finally:
         for lock in held:
             lock.release()
+    on_done(lg)
 
 
-async def _play_local(games: list[LiveGame], executor: Executor) -> None:
+async def _play_local(games: list[LiveGame], executor: Executor, on_done: Callable[[LiveGame], None]) -> None:
     """All engine-free games together, one ply per step, each step in the executor."""
     loop = asyncio.get_running_loop()
-    while any(not lg.done for lg in games):
-        await loop.run_in_executor(executor, step_local, games)
+    running = [lg for lg in games if not _report_if_done(lg, on_done)]
+    while running:
+        await loop.run_in_executor(executor, step_local, running)
+        running = [lg for lg in running if not _report_if_done(lg, on_done)]
+
+
+def _report_if_done(lg: LiveGame, on_done: Callable[[LiveGame], None]) -> bool:
+    if lg.done:
+        on_done(lg)
+    return lg.done
 
 
 def new_games(matchup: Matchup, max_plies: int, impasse_points: int) -> list[LiveGame]:
@@ -235,17 +250,30 @@ def new_games(matchup: Matchup, max_plies: int, impasse_points: int) -> list[Liv
 
 
 async def play_matchups(
-    matchups: list[Matchup], *, max_plies: int, impasse_points: int, executor: Executor
+    matchups: list[Matchup], *, max_plies: int, impasse_points: int, executor: Executor,
+    on_game_done: OnGameDone | None = None,
 ) -> list[list[LiveGame]]:
-    """Play every matchup; -> each matchup's finished games in schedule order."""
+    """Play every matchup; -> each matchup's finished games in schedule order.
+
+    ``on_game_done(matchup_index, game)`` is called once per game as it finishes (on the loop's thread;
+    an exception in it is logged, never fails the games)."""
     live = [new_games(m, max_plies, impasse_points) for m in matchups]
+    where = {id(lg): k for k, games in enumerate(live) for lg in games}
+
+    def done(lg: LiveGame) -> None:
+        if on_game_done is not None:
+            try:
+                on_game_done(where[id(lg)], lg)
+            except Exception:  # progress display only: never fails the games
+                logger.exception("evaluation progress callback failed")
+
     local = [lg for games in live for lg in games if not (lg.a.is_engine or lg.b.is_engine)]
     remote = [lg for games in live for lg in games if lg.a.is_engine or lg.b.is_engine]
     locks = {id(s.engine): asyncio.Lock() for lg in remote for s in (lg.a, lg.b) if s.is_engine}
     async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(_play_local(local, executor))
+        tasks.create_task(_play_local(local, executor, done))
         for lg in remote:
-            tasks.create_task(_play_engine_game(lg, executor, locks))
+            tasks.create_task(_play_engine_game(lg, executor, locks, done))
     return live
 
 

@@ -55,26 +55,53 @@ class EloEstimate(NamedTuple):
     high: float
 
 
-def elo_from_score(wins: int, draws: int, losses: int) -> EloEstimate:
-    """Head-to-head Elo difference with a 95% interval (trinomial normal approximation of the mean score).
+def wilson_interval(score: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a mean score over ``n`` games (draws count half a point).
 
-    A 0% or 100% score gets one virtual draw, so the estimate stays finite; the interval is clipped to the
-    most extreme score that correction allows (so a perfect score's ``high`` equals its ``elo``).
+    Treating each game as a Bernoulli trial with success ``score`` over-states the variance when there are
+    draws (a draw is nearer the mean than a win or a loss), so the interval can only be wider than the
+    trinomial one; unlike the normal approximation it never collapses to a point (all draws) and never
+    ends at the estimate (a perfect score): its ends are 0 or 1 only when the score is.
+    """
+    if n <= 0:
+        raise ValueError(f"wilson_interval: n must be positive, got {n}")
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    center = (score + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(score * (1.0 - score) / n + z2 / (4.0 * n * n))
+    low = 0.0 if score <= 0.0 else max(center - half, 0.0)
+    high = 1.0 if score >= 1.0 else min(center + half, 1.0)
+    return low, high
+
+
+def elo_from_score(wins: int, draws: int, losses: int) -> EloEstimate:
+    """Head-to-head Elo difference with a 95% interval (the Wilson interval of the mean score, in Elo).
+
+    The estimate is the logistic Elo of the score; a 0% or 100% score (whose Elo would be infinite) gets one
+    virtual draw, so the estimate stays finite. The interval comes from the real games only: it always
+    contains the estimate strictly inside, and the side a perfect score leaves open is infinite
+    (``high == inf`` for 100%, ``low == -inf`` for 0%: only a bound is known).
     """
     counts = (wins, draws, losses)
     if any(not isinstance(c, int | np.integer) or c < 0 for c in counts):
         raise ValueError(f"elo_from_score: counts must be non-negative integers, got {counts}")
-    if wins + draws + losses == 0:
-        raise ValueError("elo_from_score: no games (wins + draws + losses == 0)")
-    if wins + draws == 0 or draws + losses == 0:
-        draws += 1
     n = wins + draws + losses
+    if n == 0:
+        raise ValueError("elo_from_score: no games (wins + draws + losses == 0)")
     score = (wins + 0.5 * draws) / n
-    var = (wins * (1 - score) ** 2 + draws * (0.5 - score) ** 2 + losses * score**2) / n
-    half = Z95 * math.sqrt(var / n)
-    floor, ceiling = 0.5 / n, 1 - 0.5 / n
-    low, high = max(score - half, floor), min(score + half, ceiling)
-    return EloEstimate(elo_of_score(score), elo_of_score(low), elo_of_score(high))
+    low, high = wilson_interval(score, n)
+    if wins + draws == 0 or draws + losses == 0:
+        score = (wins + 0.5 * (draws + 1)) / (n + 1)
+    return EloEstimate(elo_of_score(score) + 0.0, _elo_of_bound(low), _elo_of_bound(high))
+
+
+def _elo_of_bound(score: float) -> float:
+    """Elo of an interval end; the ends 0 and 1 are -inf and +inf."""
+    if score <= 0.0:
+        return -math.inf
+    if score >= 1.0:
+        return math.inf
+    return elo_of_score(score)
 
 
 def los(wins: int, losses: int) -> float:

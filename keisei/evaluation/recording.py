@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keisei.evaluation.ratings import fit_ratings
+from keisei.evaluation.ratings import Rating, fit_ratings
 from keisei.evaluation.result import GameRecord
 from keisei.evaluation.store import GameStore
 
@@ -19,11 +19,12 @@ def store_result(record: GameRecord) -> str:
 
 def record_games(
     path: Path, games: list[GameRecord], *, timestep: int | None, evaluation_id: str,
-    versions: dict[str, int] | None = None,
+    versions: dict[str, int] | None = None, seed: int | None = None,
 ) -> int:
     """Store every game (players by name and colour, result, reason, plies, opening, timestep); -> count.
 
-    ``versions`` maps player names to model versions (stored as black_version / white_version).
+    ``versions`` maps player names to model versions (stored as black_version / white_version); ``seed``
+    (the evaluation's base seed) and a game's error go to the row's extra JSON.
     """
     versions = versions or {}
     with GameStore(path) as store:
@@ -33,7 +34,7 @@ def record_games(
                 black=black, white=white, result=store_result(g), reason=g.reason, plies=g.plies,
                 opening=g.opening, evaluation_id=evaluation_id, black_version=versions.get(black),
                 white_version=versions.get(white), timestep=timestep,
-                extra={"error": g.error} if g.error is not None else None,
+                extra={k: v for k, v in (("error", g.error), ("seed", seed)) if v is not None},
             )
     return len(games)
 
@@ -47,3 +48,20 @@ def store_ratings(path: Path, anchor: str, fixed: dict[str, float] | None = None
     if not games:
         return {}
     return fit_ratings(games, anchor=anchor, fixed=fixed).elos()
+
+
+def record_agent_rating(
+    path: Path, agent: str, timestep: int | None, anchor: str, fixed: dict[str, float] | None = None
+) -> tuple[Rating | None, dict[str, float]]:
+    """Fit all of the store's games jointly and add ``agent``'s rating at ``timestep`` to its history.
+
+    -> (the agent's rating, or None when it cannot be placed - not connected to the anchor, or no
+    timestep to plot it at - and then nothing is recorded; every placed player's Elo).
+    """
+    with GameStore(path) as store:
+        table = fit_ratings(store.games(), anchor=anchor, fixed=fixed)
+        rating = table.get(agent)
+        if rating is None or not rating.connected or timestep is None:
+            return None, table.elos()
+        store.record_rating(agent, timestep, rating.elo, rating.low, rating.high, games=rating.games)
+    return rating, table.elos()

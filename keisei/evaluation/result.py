@@ -2,6 +2,10 @@
 
 An error is never a draw: games that failed in our own code have ``result == "error"``, are counted in
 ``OpponentSummary.errors`` and listed in ``EvaluationResult.errors``, and are left out of score and Elo.
+
+Draws are split by how they came about, with ``Game``'s reason names: draws by rule (``repetition``, an
+``impasse`` declaration under the 24-point rule) and games truncated at the ply limit (``max_plies``), which
+are scored as draws but are not draws by any rule.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from keisei.evaluation.ratings import elo_from_score, los
 
 RESULTS = ("win", "draw", "loss", "error")
+TRUNCATED = "max_plies"  # GameResult.reason of a game stopped at the ply limit (scored as a draw)
 
 
 @dataclass
@@ -51,7 +56,12 @@ def _finite(x: float | None) -> float | None:
 
 @dataclass
 class OpponentSummary:
-    """Totals against one opponent; score, Elo and LOS come from decisive-or-drawn games only."""
+    """Totals against one opponent; score, Elo and LOS come from the completed games (not the errors).
+
+    ``draws == draws_rule + draws_max_plies``; ``draw_reasons`` counts the draws per reason. ``elo_low`` /
+    ``elo_high`` are the 95% interval (Wilson, on the score); an end a 0% or 100% score leaves open is
+    -inf / +inf here and null in JSON (``elo`` is then finite, from one virtual draw).
+    """
 
     name: str
     games: int
@@ -64,6 +74,17 @@ class OpponentSummary:
     elo_low: float | None
     elo_high: float | None
     los: float | None
+    draws_rule: int = 0  # draws by a rule: repetition, impasse
+    draws_max_plies: int = 0  # games truncated at evaluation.max_plies (scored as draws)
+    draw_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def played(self) -> int:
+        """Completed games (wins + draws + losses): what score and Elo are computed from."""
+        return self.wins + self.draws + self.losses
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (_finite(v) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_games(cls, name: str, games: list[GameRecord]) -> OpponentSummary:
@@ -72,14 +93,19 @@ class OpponentSummary:
         draws = sum(g.result == "draw" for g in games)
         losses = sum(g.result == "loss" for g in games)
         errors = sum(g.result == "error" for g in games)
+        reasons: dict[str, int] = {}
+        for g in games:
+            if g.result == "draw":
+                reasons[g.reason] = reasons.get(g.reason, 0) + 1
+        truncated = reasons.get(TRUNCATED, 0)
         played = wins + draws + losses
         score = elo = low = high = likelihood = None
         if played:
             score = (wins + 0.5 * draws) / played
-            est = elo_from_score(wins, draws, losses)
-            elo, low, high = _finite(est.elo), _finite(est.low), _finite(est.high)
+            elo, low, high = elo_from_score(wins, draws, losses)
             likelihood = _finite(los(wins, losses))
-        return cls(name, len(games), wins, draws, losses, errors, score, elo, low, high, likelihood)
+        return cls(name, len(games), wins, draws, losses, errors, score, elo, low, high, likelihood,
+                   draws - truncated, truncated, dict(sorted(reasons.items())))
 
 
 @dataclass
@@ -97,6 +123,7 @@ class EvaluationResult:
     strategy: str = "custom"
     side_games: list[GameRecord] = field(default_factory=list)  # tournament games without the agent
     evaluation_id: str | None = None  # the store's evaluation_id of these games
+    seed: int | None = None  # the base seed of the players (evaluation.seed, else training.seed)
 
     def opponent(self, name: str) -> OpponentSummary:
         """The summary for opponent ``name`` (KeyError naming the known ones otherwise)."""
@@ -113,7 +140,8 @@ class EvaluationResult:
             "agent": self.agent,
             "strategy": self.strategy,
             "evaluation_id": self.evaluation_id,
-            "opponents": [asdict(s) for s in self.opponents],
+            "seed": self.seed,
+            "opponents": [s.to_json() for s in self.opponents],
             "games": [g.summary_dict() for g in self.games],
             "side_games": [g.summary_dict() for g in self.side_games],
             "errors": list(self.errors),

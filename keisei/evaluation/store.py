@@ -1,11 +1,16 @@
 """The game store: every evaluation game and the agent's rating snapshots in one SQLite file (WAL mode).
 
 One transaction per recorded game. A ``GameStore`` may be shared by threads (one connection behind a lock);
-several processes may open the same file (WAL plus a busy timeout). A write that fails because the file
+several processes may open the same file: in WAL mode readers never block the writer and see only committed
+transactions, and writers wait for each other (busy timeout). A write that fails because the file
 cannot be written (disk full, file too large, read-only file or file system, cannot be created, I/O error)
 raises ``DurableWriteError`` naming the file (the CLI's exit 4; fatal to training): the store is a durable
 file of the run, like its checkpoints. When it cannot even be opened for writing that is ``StoreOpenError``
 (exit 2 in `keisei evaluate`, like other OS errors at the start; still fatal to training).
+``GameStore(path, readonly=True)`` opens an
+existing store for reading only (``keisei ratings`` on a run directory it cannot write): SQLite's
+``mode=ro``, and on a read-only file system, where the WAL index cannot be created, ``immutable=1`` when no
+WAL file shows a writer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -51,7 +57,8 @@ CREATE TABLE IF NOT EXISTS ratings (
     timestep INTEGER NOT NULL,
     elo REAL NOT NULL,
     low REAL,
-    high REAL
+    high REAL,
+    games INTEGER
 );
 CREATE INDEX IF NOT EXISTS ratings_player ON ratings (player, timestep);
 """
@@ -90,7 +97,8 @@ class GameRow:
 
 @dataclass(frozen=True)
 class RatingPoint:
-    """A rating snapshot of ``player`` at training ``timestep`` (``low``/``high``: 95% interval or None)."""
+    """A rating snapshot of ``player`` at training ``timestep`` (``low``/``high``: 95% interval or None;
+    ``games``: the player's games in the fit, None in stores written before it was recorded)."""
 
     player: str
     timestep: int
@@ -98,15 +106,20 @@ class RatingPoint:
     low: float | None
     high: float | None
     timestamp: float
+    games: int | None = None
 
 
 class GameStore:
     """A SQLite game store at ``path`` (created with its tables when missing); a context manager."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         self._lock = threading.Lock()
+        if readonly:
+            self._conn = self._open_readonly(busy_timeout)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
@@ -123,12 +136,37 @@ class GameStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
+                if "games" not in self._rating_columns():  # a store from before ratings.games
+                    self._conn.execute("ALTER TABLE ratings ADD COLUMN games INTEGER")
         except (sqlite3.DatabaseError, DurableWriteError) as exc:
             self._conn.close()
             if isinstance(exc, DurableWriteError):
                 raise StoreOpenError(exc.path, exc.reason) from exc
             raise _write_failure(self.path, exc, StoreOpenError) or ValueError(
                 f"game store {self.path}: cannot open ({exc})") from None
+
+    def _open_readonly(self, busy_timeout: float) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise ValueError(f"game store {self.path}: cannot open read-only (no such file)")
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        attempts = [uri] if wal.exists() else [uri, uri + "&immutable=1"]  # no WAL file: no writer
+        error: sqlite3.Error | None = None
+        for target in attempts:
+            conn = None
+            try:
+                conn = sqlite3.connect(target, uri=True, timeout=busy_timeout, check_same_thread=False,
+                                       isolation_level=None)
+                conn.execute("SELECT count(*) FROM games").fetchone()
+                return conn
+            except sqlite3.Error as exc:
+                error = exc
+                if conn is not None:
+                    conn.close()
+        raise ValueError(f"game store {self.path}: cannot open read-only ({error})") from None
+
+    def _rating_columns(self) -> set[str]:
+        return {row[1] for row in self._conn.execute("PRAGMA table_info(ratings)").fetchall()}
 
     def __enter__(self) -> Self:
         return self
@@ -163,6 +201,7 @@ class GameStore:
         timestamp: float | None = None,
     ) -> int:
         """Store one game in its own transaction; -> its id. ValueError naming a bad field."""
+        self._writable("record_game")
         for field, value in (("black", black), ("white", white), ("reason", reason)):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"record_game: {field} must be a non-empty string, got {value!r}")
@@ -203,29 +242,39 @@ class GameStore:
         return sorted(name for (name,) in rows)
 
     def record_rating(
-        self, player: str, timestep: int, elo: float, low: float | None = None, high: float | None = None
+        self, player: str, timestep: int, elo: float, low: float | None = None, high: float | None = None,
+        games: int | None = None,
     ) -> None:
-        """Store a rating snapshot of ``player`` at training ``timestep``."""
+        """Store a rating snapshot of ``player`` at training ``timestep`` (``games``: its games in the fit)."""
+        self._writable("record_rating")
         if not isinstance(player, str) or not player:
             raise ValueError(f"record_rating: player must be a non-empty string, got {player!r}")
         step = _non_negative_int("record_rating", "timestep", timestep)
         if not math.isfinite(elo):
             raise ValueError(f"record_rating: elo must be finite, got {elo!r} (is {player} connected?)")
+        if games is not None:
+            games = _non_negative_int("record_rating", "games", games)
         with self._lock, self._transaction():
             self._conn.execute(
-                "INSERT INTO ratings (timestamp, player, timestep, elo, low, high) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), player, step, float(elo), _finite_or_none(low), _finite_or_none(high)),
+                "INSERT INTO ratings (timestamp, player, timestep, elo, low, high, games) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), player, step, float(elo), _finite_or_none(low), _finite_or_none(high), games),
             )
 
     def rating_history(self, player_prefix: str = "") -> list[RatingPoint]:
         """Rating snapshots of players whose name starts with ``player_prefix``, by timestep then time."""
         with self._lock:
+            games = "games" if "games" in self._rating_columns() else "NULL"  # read-only old store
             rows = self._conn.execute(
-                "SELECT player, timestep, elo, low, high, timestamp FROM ratings "
+                f"SELECT player, timestep, elo, low, high, timestamp, {games} FROM ratings "
                 "WHERE substr(player, 1, ?) = ? ORDER BY timestep, id",
                 (len(player_prefix), player_prefix),
             ).fetchall()
         return [RatingPoint(*row) for row in rows]
+
+    def _writable(self, where: str) -> None:
+        if self.readonly:
+            raise ValueError(f"{where}: game store {self.path} was opened read-only")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn, self.path)

@@ -129,24 +129,36 @@ def test_empty_and_bad_input() -> None:
 
 
 def test_elo_from_score_by_hand() -> None:
-    # 5 wins, 2 draws, 3 losses: score 0.6, per-game variance 0.19, half-width 1.96 * sqrt(0.019) = 0.27016
+    # 5 wins, 2 draws, 3 losses: score 0.6 over 10 games. Wilson (z = 1.96, z^2 = 3.8415): centre
+    # (0.6 + 0.19207) / 1.38415 = 0.57224, half-width 1.41601 * sqrt(0.024 + 0.0096036) = 0.25957
     est = elo_from_score(5, 2, 3)
     assert est.elo == pytest.approx(-400 * math.log10(1 / 0.6 - 1))
     assert est.elo == pytest.approx(70.44, abs=0.01)
-    assert est.low == pytest.approx(-123.15, abs=0.01)
-    assert est.high == pytest.approx(330.48, abs=0.01)
+    assert est.low == pytest.approx(-400 * math.log10(1 / 0.31267 - 1), abs=0.05)  # -136.83
+    assert est.high == pytest.approx(-400 * math.log10(1 / 0.83182 - 1), abs=0.05)  # +277.70
     mirrored = elo_from_score(3, 2, 5)
     assert mirrored == pytest.approx((-est.elo, -est.high, -est.low))
 
 
-def test_elo_from_score_perfect_scores_are_finite() -> None:
+@pytest.mark.parametrize("counts", [(3, 0, 0), (10, 0, 0), (1, 0, 0), (40, 0, 0), (2, 1, 0), (0, 0, 5), (0, 4, 0),
+                                    (0, 1, 0), (5, 2, 3), (39, 1, 0)])
+def test_elo_estimate_is_strictly_inside_a_real_interval(counts) -> None:
+    # the bug seen before: 3 straight wins printed +338 with the interval [117, 338] (the estimate on its edge)
+    est = elo_from_score(*counts)
+    assert est.low < est.elo < est.high
+    assert est.high - est.low > 100  # never [0, 0], not even for all draws
+
+
+def test_elo_from_score_perfect_scores_leave_one_side_open() -> None:
     best = elo_from_score(10, 0, 0)  # one virtual draw: score 10.5 / 11
     assert best.elo == pytest.approx(400 * math.log10(21))
-    assert best.high == best.elo and math.isfinite(best.low) and best.low < best.elo
+    assert best.high == math.inf and math.isfinite(best.low)
+    assert best.low == pytest.approx(-400 * math.log10(1 / (10 / (10 + 1.959964**2)) - 1), abs=0.01)
+    assert elo_from_score(3, 0, 0).elo == pytest.approx(338.04, abs=0.01)  # 3.5 / 4
     worst = elo_from_score(0, 0, 10)
     assert worst == pytest.approx((-best.elo, -best.high, -best.low))
-    elo, low, high = elo_from_score(0, 4, 0)  # all draws: 0 with a zero-width interval
-    assert elo == low == high == 0.0
+    elo, low, high = elo_from_score(0, 4, 0)  # all draws: 0 inside a real interval
+    assert elo == 0.0 and low == pytest.approx(-high) and high > 250
     with pytest.raises(ValueError, match="no games"):
         elo_from_score(0, 0, 0)
     with pytest.raises(ValueError, match="non-negative integers"):

@@ -8,7 +8,7 @@ import pytest
 
 from keisei.cli import main
 from keisei.evaluation.ratings import fit_ratings
-from keisei.evaluation.report import plot_rating_history, rating_table
+from keisei.evaluation.report import plot_rating_history, rating_figure, rating_table
 from keisei.evaluation.store import GameStore
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -61,11 +61,22 @@ def test_ratings_command_finds_newest_run_under_run_root(tmp_path, capsys):
     assert (run / "ratings.png").is_file()
 
 
-def test_missing_store_is_a_clear_error(tmp_path, capsys):
-    assert main(["ratings", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert str(tmp_path / "evaluation.sqlite") in err
-    assert not (tmp_path / "evaluation.sqlite").exists()  # nothing created
+def test_run_without_evaluation_says_why_and_how_in_text_and_plot(tmp_path, capsys):
+    (tmp_path / "ckpt_000000000512.pt").write_bytes(b"x")
+    assert main(["ratings", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path} has no evaluation.sqlite" in out
+    assert f"keisei evaluate --checkpoint {tmp_path / 'ckpt_000000000512.pt'} --run-dir {tmp_path}" in out
+    assert not (tmp_path / "evaluation.sqlite").exists()  # nothing created but the plot
+    assert (tmp_path / "ratings.png").read_bytes()[:8] == PNG_MAGIC
+    fig = rating_figure([], {}, empty_reason="no evaluation yet\nTo get a rating point: keisei evaluate ...")
+    assert any("keisei evaluate" in t.get_text() for t in fig.axes[0].texts)
+
+
+def test_missing_run_directory_is_a_clear_error(tmp_path, capsys):
+    assert main(["ratings", str(tmp_path / "nope")]) == 2
+    assert f"no run directory {tmp_path / 'nope'}" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
 
 
 def test_unknown_anchor_is_a_clear_error(tmp_path, capsys):
@@ -80,7 +91,7 @@ def test_rating_table_and_empty_plot(tmp_path):
         table = fit_ratings(store.games(), anchor="random")
     rich_table = rating_table(table)
     assert rich_table.row_count == 4
-    assert [c.header for c in rich_table.columns][:4] == ["player", "Elo", "95% interval", "games"]
+    assert [c.header for c in rich_table.columns][:3] == ["player", "Elo (games)", "95% interval"]
     best = table.rows[0]
     assert best.player == "agent@v2" and best.elo > table.get("agent@v1").elo
     empty = plot_rating_history([], tmp_path / "empty.png")
