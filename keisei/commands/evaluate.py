@@ -108,6 +108,7 @@ def print_table(result, console=None) -> None:
     the number of games it rests on, its 95% interval, LOS (and the SPRT verdict with ``--sprt``)."""
     from rich.console import Console
     from rich.markup import escape
+
     from keisei.evaluation.report import (
         DRAWS_HEADER,
         DRAWS_LEGEND,

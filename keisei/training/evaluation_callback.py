@@ -161,12 +161,12 @@ class EvaluationCallback(Callback):
         parts = []
         for s in result.opponents:
             tag = f"eval/{metric_name(s.name)}"
-            for key in ("score", "elo", "wins", "draws", "losses", "games", "errors"):
+            for key in ("score", "elo", "wins", "draws", "draws_rule", "draws_max_plies", "losses", "games", "errors"):
                 value = getattr(s, key)
                 if value is not None:
                     ctx.metrics.log_scalar(f"{tag}/{key}", value, step)
             if s.score is not None:
-                elo = "" if s.elo is None else f" ({s.elo:+.0f})"
+                elo = "" if s.elo is None else f" ({s.elo:+.0f}, {s.played} g)"
                 parts.append(f"{s.name} {s.score:.2f}{elo}")
         ctx.metrics.log_scalar("eval/seconds", finished.seconds, step)
         if finished.ratings and self.pool is not None:
