@@ -126,7 +126,7 @@ def rating_figure(points: list[RatingPoint], anchors: Mapping[str, float] | None
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 5), dpi=100)
+    fig = Figure(figsize=(11, 5.5), dpi=100)
     ax = fig.add_subplot()
     series: dict[str, list[RatingPoint]] = defaultdict(list)
     for p in points:
@@ -142,11 +142,11 @@ def rating_figure(points: list[RatingPoint], anchors: Mapping[str, float] | None
             if p.games is not None:
                 ax.annotate(f"{p.games} g", (p.timestep, p.elo), textcoords="offset points", xytext=(0, 7),
                             ha="center", fontsize=8, color=line.get_color())
-    for k, (name, elo) in enumerate(sorted((anchors or {}).items(), key=lambda kv: kv[1])):
+    ordered = sorted((anchors or {}).items(), key=lambda kv: (kv[1], kv[0]))
+    for k, (name, elo) in enumerate(ordered):
         ax.axhline(elo, linestyle="--", linewidth=1, color=f"C{(k + len(series)) % 10}", alpha=0.8,
                    label=f"_anchor {name}")
-        ax.text(1.0, elo, f" {name} {elo_text(elo)}", transform=ax.get_yaxis_transform(), va="center",
-                ha="left", fontsize=8, clip_on=False)
+    _label_anchors(ax, ordered, len(series))
     if not series:
         reason = empty_reason or "no rating recorded yet"
         ax.text(0.5, 0.5, reason, ha="center", va="center", transform=ax.transAxes, wrap=True, fontsize=10)
@@ -158,8 +158,44 @@ def rating_figure(points: list[RatingPoint], anchors: Mapping[str, float] | None
     ax.set_ylabel("Elo")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    fig.subplots_adjust(left=0.09, right=0.74, bottom=0.18)
+    fig.subplots_adjust(left=0.08, right=0.70, bottom=0.18)
     return fig
+
+
+def _wrap_name(name: str, width: int = 34) -> str:
+    """Break a long player name after its commas (engine settings), one setting group per line."""
+    lines, line = [], ""
+    for part in name.replace(",", ",\0").split("\0"):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join([*lines, line])
+
+
+def _label_anchors(ax, ordered: list[tuple[str, float]], offset: int) -> None:
+    """Each anchor's name and Elo right of the axes at its line, pushed apart where lines are close."""
+    if not ordered:
+        return
+    ys = [elo for _, elo in ordered] + [y for line in ax.lines for y in line.get_ydata()]
+    for coll in ax.collections:
+        for path in coll.get_paths():
+            ys.extend(v for v in path.vertices[:, 1] if math.isfinite(v))
+    low, high = min(ys), max(ys)
+    pad = max(0.08 * (high - low), 50.0)
+    ax.set_ylim(low - pad, high + pad)
+    span = (high - low) + 2 * pad
+    place = float("-inf")
+    for k, (name, elo) in enumerate(ordered):
+        text = _wrap_name(f"{name} {elo_text(elo)}")
+        lines = text.count("\n") + 1
+        step = 0.035 * span * lines
+        y = max(elo, place + step / 2)
+        place = y + step / 2
+        ax.annotate(text, xy=(1.0, elo), xycoords=ax.get_yaxis_transform(), xytext=(1.02, y),
+                    textcoords=ax.get_yaxis_transform(), va="center", ha="left", fontsize=7,
+                    color=f"C{(k + offset) % 10}", annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "linewidth": 0.5, "color": "0.6"})
 
 
 def plot_rating_history(points: list[RatingPoint], path: str | Path, title: str = "Agent rating",

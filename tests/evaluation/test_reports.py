@@ -114,7 +114,7 @@ def test_rating_figure_draws_every_anchor_band_and_games(tmp_path):
     assert horizontal == sorted(anchors.values())
     texts = [t.get_text() for t in ax.texts]
     for name in anchors:
-        assert any(t.strip().startswith(name + " ") for t in texts), (name, texts)
+        assert any(t.replace("\n", "").startswith(name + " ") for t in texts), (name, texts)
     agent = [line for line in ax.lines if line.get_label().startswith("agent")]
     assert len(agent) == 1 and list(agent[0].get_xdata()) == [1000, 2000]  # one series: the run's agent
     assert [round(y, 6) for y in agent[0].get_ydata()] == [round(p.elo, 6) for p in history]

@@ -92,7 +92,8 @@ def test_readers_beside_a_writing_process_never_block_it(tmp_path):
             assert all(p.games == p.timestep + 1 for p in history)
         assert counts == sorted(counts)
         ratings = subprocess.run([sys.executable, "-m", "keisei.cli", "ratings", str(run), "--plot",
-                                  str(tmp_path / "r.png")], env=_env(), capture_output=True, text=True, timeout=240)
+                                  str(tmp_path / "r.png")], env=_env(), capture_output=True, text=True, timeout=240,
+                                 check=False)
         assert ratings.returncode == 0, ratings.stderr
         assert "agent@v1" in ratings.stdout and (tmp_path / "r.png").is_file()
         assert writer.poll() is None  # the writer was still writing all along
@@ -136,12 +137,12 @@ def test_ratings_reads_a_run_on_a_read_only_file_system(tmp_path):
             GameStore(run / "evaluation.sqlite")  # read-write is refused here ...
         plot = tmp_path / "plot.png"
         res = subprocess.run([sys.executable, "-m", "keisei.cli", "ratings", str(run), "--plot", str(plot)],
-                             env=_env(), capture_output=True, text=True, timeout=240)
+                             env=_env(), capture_output=True, text=True, timeout=240, check=False)
         assert res.returncode == 0, res.stderr  # ... and `keisei ratings` reads it read-only
         assert "agent@v1" in res.stdout and "0/2" in res.stdout and "rating plot (1 points" in res.stdout
         assert plot.read_bytes()[:4] == b"\x89PNG"
         res = subprocess.run([sys.executable, "-m", "keisei.cli", "ratings", str(run)], env=_env(),
-                             capture_output=True, text=True, timeout=240)
+                             capture_output=True, text=True, timeout=240, check=False)
         assert res.returncode == 0 and "agent@v1" in res.stdout
         assert res.stderr.strip() == (f"keisei ratings: rating plot not written: {run / 'ratings.png'}: "
                                       "Read-only file system (pass --plot FILE)")
