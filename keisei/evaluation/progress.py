@@ -99,6 +99,7 @@ class EvalProgress:
         from rich.console import Console
         from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+        from rich.table import Column
         from rich.text import Text
 
         class EtaColumn(ProgressColumn):
@@ -106,7 +107,7 @@ class EvalProgress:
                 return Text(f"ETA {eta_text(task.completed, task.total or 0, task.elapsed or 0.0)}")
 
         self._live = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("games"), EtaColumn(),
+            TextColumn("{task.description}", table_column=Column(overflow="fold")), BarColumn(bar_width=20), MofNCompleteColumn(), TextColumn("games"), EtaColumn(),
             console=Console(file=self.stream), transient=False,
         )
         self._live.start()

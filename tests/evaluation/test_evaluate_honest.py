@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engines import fake_engine
+import pytest
+from engines import fake_engine, require_engine
 from eval_helpers import tiny_config, tiny_model, write_checkpoint
 from rich.console import Console
 
@@ -151,3 +152,23 @@ def test_manager_reports_every_game_to_the_progress_sink_and_the_seed_decides_th
     assert [g.moves for g in first.games] == [g.moves for g in ckpt_result.games]  # same seed, same games
     assert [g.moves for g in other.games] != [g.moves for g in ckpt_result.games]
     assert EvaluationManager(tiny_config()).seed == tiny_config().training.seed  # unset: training.seed
+
+
+@pytest.mark.slow  # gpsusi starts twice (check, then play) and thinks 100 ms a move: about 40 s on 2 busy cores
+def test_gpsshogi_byoyomi_spec_plays_and_keeps_its_brackets_in_both_tables(tmp_path):
+    require_engine("gpsusi")
+    ckpt = write_checkpoint(tmp_path / "ckpt_000020.pt", tiny_model(3), model_version=2, timesteps=800)
+    run_dir = tmp_path / "run"
+    proc = _keisei("evaluate", "--checkpoint", str(ckpt), "--opponent", "usi:gpsusi?byoyomi=100", "--opponent",
+                   "random", "--games", "2", "--run-dir", str(run_dir), "--json", str(tmp_path / "r.json"),
+                   *TINY[:-2], "--set", "evaluation.max_plies=60")
+    assert proc.returncode == 0, proc.stderr
+    assert "gpsusi[byoyomi=100]" in proc.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    gps = data["opponents"][0]
+    assert gps["name"] == "gpsusi[byoyomi=100]" and gps["errors"] == 0 and gps["games"] == 2
+    assert all(g["reason"] in ("checkmate", "resign", "max_plies", "repetition", "impasse", "illegal_move", "time")
+               for g in data["games"])
+    ratings = _keisei("ratings", str(run_dir))
+    assert ratings.returncode == 0, ratings.stderr
+    assert "gpsusi[byoyomi=100]" in ratings.stdout  # not eaten as rich markup
