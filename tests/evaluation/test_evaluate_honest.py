@@ -172,3 +172,25 @@ def test_gpsshogi_byoyomi_spec_plays_and_keeps_its_brackets_in_both_tables(tmp_p
     ratings = _keisei("ratings", str(run_dir))
     assert ratings.returncode == 0, ratings.stderr
     assert "gpsusi[byoyomi=100]" in ratings.stdout  # not eaten as rich markup
+
+
+def test_two_long_fairy_stockfish_settings_stay_apart_in_an_80_column_table(tmp_path):
+    fsf = require_engine("fairy-stockfish")
+    ckpt = write_checkpoint(tmp_path / "ckpt_000000000030.pt", tiny_model(4), model_version=3, timesteps=300)
+    base = f"usi:{fsf}?Skill Level=-20&Move Overhead=10&Slow Mover=100&Threads=1&USI_Hash=16&nodes="
+    names = ["fairy-stockfish[Move Overhead=10,Skill Level=-20,Slow Mover=100,Threads=1,USI_Hash=16,nodes=50]",
+             "fairy-stockfish[Move Overhead=10,Skill Level=-20,Slow Mover=100,Threads=1,USI_Hash=16,nodes=60]"]
+    env_columns = {"COLUMNS": "80"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "keisei.cli", "evaluate", "--checkpoint", str(ckpt), "--opponent", base + "50",
+         "--opponent", base + "60", "--games", "2", *TINY], capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, **env_columns, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+             "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    table = [line for line in proc.stdout.splitlines() if line.startswith(("┃", "│", "┏", "└"))]
+    assert table and max(len(line) for line in table) <= 80
+    column = "".join(line.split("│")[1] for line in table if line.startswith("│")).replace(" ", "")
+    for name in names:
+        assert name.replace(" ", "") in column, proc.stdout
+    assert "…" not in "\n".join(table)
