@@ -105,7 +105,7 @@ def print_table(result, console=None) -> None:
     """A rich table with one row per opponent, the legend, then the errors, if any.
 
     Columns: W/D/L of the completed games, draws by rule / at the ply limit, errored games, score, Elo with
-    the number of games it rests on, its 95% interval, LOS (and the SPRT verdict with ``--sprt``)."""
+    the number of games it rests on, its 95% interval, LOS; with ``--sprt`` a verdict line per opponent follows."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -120,25 +120,27 @@ def print_table(result, console=None) -> None:
     )
 
     sprt = (result.sprt or {}).get("opponents", {})
-    title = f"{result.agent} (model v{result.model_version}, {result.timestep} timesteps, seed {result.seed})"
+    facts = [f"model v{result.model_version}" if result.model_version is not None else "",
+             f"{result.timestep:,} timesteps" if result.timestep is not None else "", f"seed {result.seed}"]
+    title = f"{result.agent} ({', '.join(f for f in facts if f)})"
     table = compact_table(title)
     add_name_column(table, "opponent")
     for col in ("W/D/L", DRAWS_HEADER, "err", "score", "Elo (games)", "95% interval", "LOS"):
         table.add_column(col, justify="right")
-    if result.sprt is not None:
-        table.add_column("SPRT")
     for s in result.opponents:
         row = [name_cell(s.name), f"{s.wins}/{s.draws}/{s.losses}",
                f"{s.draws_rule}/{s.draws_max_plies}", str(s.errors), _fmt(s.score, ".3f"),
                "-" if s.elo is None else elo_games_text(s.elo, s.played), interval_text(s.elo_low, s.elo_high),
                _fmt(s.los, ".3f")]
-        if result.sprt is not None:
-            verdict = sprt.get(s.name)
-            row.append("-" if verdict is None else f"{verdict['verdict']} (llr {verdict['llr']:+.2f})")
         table.add_row(*row)
     console = console or Console()
     console.print(table)
     console.print(DRAWS_LEGEND, highlight=False, markup=False)
+    if result.sprt is not None:  # below the table, so that it stays within 80 columns
+        for s in result.opponents:
+            verdict = sprt.get(s.name)
+            text = "-" if verdict is None else f"{verdict['verdict']} (llr {verdict['llr']:+.2f})"
+            console.print(f"SPRT vs {s.name}: {text}", highlight=False, markup=False)
     for error in result.errors:
         console.print(f"[red]error:[/red] {escape(error)}", highlight=False)
 

@@ -67,7 +67,7 @@ def name_cell(name: str) -> Text:
 
 def add_name_column(table: Table, header: str) -> None:
     """The player column: folds long names onto more lines rather than cutting them."""
-    table.add_column(header, overflow="fold", min_width=12)
+    table.add_column(header, overflow="fold", min_width=10)
 
 
 def draw_split(games: Iterable[Any]) -> dict[str, tuple[int, int]]:

@@ -45,14 +45,16 @@ def test_evaluate_table_keeps_long_engine_names_apart_and_brackets(tmp_path):
              + _games(GPS, [("loss", "checkmate")] * 2) + _games(CKPT, [("win", "checkmate")] * 3))
     order = [FSF_A, FSF_B, GPS, CKPT]
     result = EvaluationResult(opponents=summarise(games, order), games=games, errors=[], model_version=3,
-                              timestep=1000, agent="ckpt:ckpt_000000999999", seed=7)
+                              timestep=1000, agent="ckpt:ckpt_000000999999", seed=7,
+                              sprt={"opponents": {n: {"verdict": "continue", "llr": 0.5} for n in order}})
     text = _render(lambda console: print_table(result, console))
     column = _first_column(text)
     for name in order:
         assert name.replace(" ", "") in column, (name, text)
     assert column.index(FSF_A.replace(" ", "")) < column.index(FSF_B.replace(" ", ""))
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert "…" not in text and "seed 7" in text
+    assert "…" not in text and "seed 7" in text and "1,000 timesteps" in text
+    assert f"SPRT vs {GPS}: continue (llr +0.50)" in text
     assert "+338 (3)" in text  # 3 straight wins: the Elo with its games,
     assert "[-43, +inf)" in text  # and an interval that leaves the open side open
     assert "2/0" in text and "1/0" in text.replace("0/1/0", "")  # draws: by rule / at the ply limit
