@@ -1,7 +1,8 @@
 """`keisei` command line: subcommands live in keisei/commands/<name>.py, each with `register(subparsers)`.
 
 Errors are one line on stderr, `keisei <command>: error: <message>` (`--debug` adds the traceback); the exit
-codes are listed in keisei/errors.py (2: usage, input and OS errors; 4: a durable write failed).
+codes are listed in keisei/errors.py (2: usage, input and OS errors; 3: `keisei evaluate` had an opponent
+without a completed game; 4: a durable write failed).
 """
 
 from __future__ import annotations

@@ -136,6 +136,10 @@ def print_table(result, console=None) -> None:
     console = console or Console()
     console.print(table)
     console.print(DRAWS_LEGEND, highlight=False, markup=False)
+    for s in result.opponents:
+        if s.played and s.wins + s.losses == 0:
+            console.print(f"note: no decisive game against {s.name} ({s.draws} draws): its Elo interval rests on "
+                          "draws alone; play more games for a real estimate", highlight=False, markup=False)
     if result.sprt is not None:  # below the table, so that it stays within 80 columns
         for s in result.opponents:
             verdict = sprt.get(s.name)

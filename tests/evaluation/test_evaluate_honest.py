@@ -78,6 +78,7 @@ def test_partial_errors_are_counted_and_exit_0(capsys):
     print_table(result, console)
     text = console.file.getvalue()
     assert "2/0/1" in text and " 1 " in text and "error: agent vs a: boom" in text
+    assert "note: no decisive game against b (2 draws)" in text and "against a" not in text
     games += _records("c", ["error", "error"])
     result = EvaluationResult(summarise(games, ["a", "b", "c"]), games, errors=[])
     assert no_games_exit(result) == EXIT_NO_GAMES
