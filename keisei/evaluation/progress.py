@@ -14,7 +14,16 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
-from keisei.timefmt import eta_text
+from keisei.timefmt import eta_text, format_duration
+
+
+def eta_seconds(done: int, total: int, elapsed_s: float) -> float | None:
+    """Seconds left at the rate so far: 0 when done, None before the first game is done."""
+    if done >= total:
+        return 0.0
+    if done <= 0 or elapsed_s <= 0:
+        return None
+    return elapsed_s * (total - done) / done
 
 
 class ProgressSink(Protocol):
@@ -84,13 +93,27 @@ class EvalProgress:
         return sum(self.totals)
 
     def eta(self) -> str:
-        return eta_text(sum(self.done), self.total, self.clock() - self._t0)
+        """Time left: the slowest opponent's, each at its own rate so far (``?`` until every unfinished
+        opponent has finished a game). Opponents' games run side by side (one engine plays its games one
+        after another, games between networks run together), so the evaluation ends with the slowest."""
+        elapsed = self.clock() - self._t0
+        left = [eta_seconds(done, total, elapsed) for done, total in zip(self.done, self.totals)]
+        if any(x is None for x in left):
+            return "?"
+        return format_duration(max(left, default=0.0))
 
     def line(self) -> str:
-        """``evaluate: 12/40 games | random 8/20, greedy 4/20 | 1 error | ETA 3 min 20 s``."""
-        rows = ", ".join(f"{label} {done}/{total}" for label, done, total in zip(self.labels, self.done, self.totals))
-        errors = f" | {self.errors} error{'s' if self.errors != 1 else ''}" if self.errors else ""
-        return f"evaluate: {sum(self.done)}/{self.total} games | {rows}{errors} | ETA {self.eta()}"
+        """``evaluate: 12/40 games | greedy 4/20 | 1 of 2 opponents done | 1 error | ETA 3 min 20 s``
+        (the opponents still playing, with their games done / total)."""
+        playing = [f"{label} {done}/{total}" for label, done, total in zip(self.labels, self.done, self.totals)
+                   if done < total]
+        finished = len(self.labels) - len(playing)
+        parts = [f"evaluate: {sum(self.done)}/{self.total} games", *([", ".join(playing)] if playing else [])]
+        if finished:
+            parts.append(f"{finished} of {len(self.labels)} opponents done")
+        if self.errors:
+            parts.append(f"{self.errors} error{'s' if self.errors != 1 else ''}")
+        return " | ".join([*parts, f"ETA {self.eta()}"])
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -102,8 +125,12 @@ class EvalProgress:
         from rich.table import Column
         from rich.text import Text
 
+        outer = self
+
         class EtaColumn(ProgressColumn):
             def render(self, task) -> Text:
+                if task.id == outer._overall:
+                    return Text(f"ETA {outer.eta()}")
                 return Text(f"ETA {eta_text(task.completed, task.total or 0, task.elapsed or 0.0)}")
 
         self._live = Progress(

@@ -44,7 +44,7 @@ def test_an_opponent_with_only_errors_exits_3_and_the_rest_is_still_reported(tmp
     assert last == "keisei evaluate: error: no completed game against dead-engine (2 of 2 games errored)"
     stdout = proc.stdout
     assert "evaluate: 4 games against 2 opponent(s)" in stdout  # plain progress (stdout is not a TTY)
-    assert "evaluate: 4/4 games | random 2/2, dead-engine 2/2 | 2 errors | ETA 0 s" in stdout
+    assert "evaluate: 4/4 games | 2 of 2 opponents done | 2 errors | ETA 0 s" in stdout
     assert "seed 5" in stdout and "dead-engine could not be started" in stdout  # the table title, the errors
     data = json.loads(out.read_text())
     assert data["seed"] == 5
@@ -195,3 +195,17 @@ def test_two_long_fairy_stockfish_settings_stay_apart_in_an_80_column_table(tmp_
     for name in names:
         assert name.replace(" ", "") in column, proc.stdout
     assert "…" not in "\n".join(table)
+
+
+def test_eta_waits_for_the_slowest_opponent():
+    out, clock = io.StringIO(), FakeClock()
+    progress = EvalProgress(out, rich=False, every_s=1e9, clock=clock)
+    progress.start([("random", 4), ("gpsusi[byoyomi=100]", 4)])
+    clock.now = 4.0
+    for _ in range(4):
+        progress.game_done(0, "win")  # the fast opponent is done; the engine has not finished a game
+    assert out.getvalue().splitlines()[-1] == ("evaluate: 4/8 games | gpsusi[byoyomi=100] 0/4 | "
+                                               "1 of 2 opponents done | ETA ?")
+    clock.now = 60.0
+    progress.game_done(1, "loss")  # 60 s a game against the engine: 3 more games, 3 min
+    assert progress.eta() == "3 min 00 s"
