@@ -138,10 +138,14 @@ def rating_figure(points: list[RatingPoint], anchors: Mapping[str, float] | None
         lows = [math.nan if p.low is None else p.low for p in pts]
         highs = [math.nan if p.high is None else p.high for p in pts]
         ax.fill_between(xs, lows, highs, alpha=0.2, color=line.get_color(), linewidth=0)
+        below = [0.0 if math.isnan(lo) else p.elo - lo for p, lo in zip(pts, lows)]
+        above = [0.0 if math.isnan(hi) else hi - p.elo for p, hi in zip(pts, highs)]
+        ax.errorbar(xs, [p.elo for p in pts], yerr=[below, above], fmt="none", ecolor=line.get_color(),
+                    alpha=0.6, capsize=4, linewidth=1)  # the 95% interval, visible even for a single point
         for p in pts:
             if p.games is not None:
-                ax.annotate(f"{p.games} g", (p.timestep, p.elo), textcoords="offset points", xytext=(0, 7),
-                            ha="center", fontsize=8, color=line.get_color())
+                ax.annotate(f"{p.games} g", (p.timestep, p.elo), textcoords="offset points", xytext=(6, 6),
+                            ha="left", fontsize=8, color=line.get_color())
     ordered = sorted((anchors or {}).items(), key=lambda kv: (kv[1], kv[0]))
     for k, (name, elo) in enumerate(ordered):
         ax.axhline(elo, linestyle="--", linewidth=1, color=f"C{(k + len(series)) % 10}", alpha=0.8,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from rich.console import Console
 
 from keisei.commands.evaluate import print_table
@@ -120,7 +121,13 @@ def test_rating_figure_draws_every_anchor_band_and_games(tmp_path):
     agent = [line for line in ax.lines if line.get_label().startswith("agent")]
     assert len(agent) == 1 and list(agent[0].get_xdata()) == [1000, 2000]  # one series: the run's agent
     assert [round(y, 6) for y in agent[0].get_ydata()] == [round(p.elo, 6) for p in history]
-    assert len(ax.collections) == 1  # the 95% band
+    (band,) = [c for c in ax.collections if c.__class__.__name__ == "FillBetweenPolyCollection"
+               or c.__class__.__name__ == "PolyCollection"]  # the 95% band
+    assert band.get_paths()[0].vertices[:, 1].min() == pytest.approx(min(p.low for p in history))
+    (bars,) = ax.containers  # and the interval as error bars at every point
+    whiskers = bars.lines[2][0].get_segments()
+    ends = [y for seg in whiskers for y in seg[:, 1]]
+    assert ends == pytest.approx([y for p in history for y in (p.low, p.high)])
     assert {f"{p.games} g" for p in history} <= set(texts)
     assert series_name("agent@v12") == series_name("ckpt:ckpt_000001") == "agent"
     assert series_name(CKPT) == "agent[sims=64]"
