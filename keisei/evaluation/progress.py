@@ -52,7 +52,7 @@ class EvalProgress:
         self._last_tenth = 0
         self._live = None
         self._tasks: list[int] = []
-        self._overall = 0
+        self._overall = -1  # the rich task id of "all opponents", once added
 
     # ----------------------------------------------------------------------------------------------- sink
     def start(self, rows: list[tuple[str, int]]) -> None:
