@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from keisei.evaluation.store import GameStore
+from keisei.evaluation.store import GameStore, StoreOpenError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -133,8 +133,8 @@ def test_ratings_reads_a_run_on_a_read_only_file_system(tmp_path):
                                   reason="checkmate" if i % 3 else "max_plies", plies=40, timestep=512)
             store.record_rating("agent@v1", 512, 150.0, -50.0, 350.0, games=6)
         subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True, capture_output=True, timeout=30)
-        with pytest.raises(ValueError, match="cannot open"):
-            GameStore(run / "evaluation.sqlite")  # read-write is refused here ...
+        with pytest.raises(StoreOpenError, match="Read-only file system"):
+            GameStore(run / "evaluation.sqlite")  # read-write is refused here, naming the OS error ...
         plot = tmp_path / "plot.png"
         res = subprocess.run([sys.executable, "-m", "keisei.cli", "ratings", str(run), "--plot", str(plot)],
                              env=_env(), capture_output=True, text=True, timeout=240, check=False)
