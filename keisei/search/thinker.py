@@ -35,7 +35,8 @@ def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
     path = str(options.get("ModelFile") or "")
     if not path:
         raise ValueError("no ModelFile set (keisei usi --checkpoint PATH, or setoption name ModelFile)")
-    torch.set_num_threads(int(options.get("Threads", 1) or 1))
+    threads = int(options.get("Threads", 1) or 1)
+    torch.set_num_threads(threads)
     device = torch.device(str(options.get("Device") or "cpu"))
     model, _ = load_model_from_checkpoint(path, device=device)
     hash_mib = int(options.get("USI_Hash", 0) or 0)
@@ -46,6 +47,7 @@ def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
         algorithm=str(options.get("SearchAlgorithm", "puct")),
         batch_size=int(options.get("BatchSize", 16) or 16),
         max_nodes=max_nodes,
+        threads=threads,
     )
 
 
@@ -61,8 +63,10 @@ class NetworkThinker:
         batch_size: int = 16,
         max_nodes: int = DEFAULT_TREE_NODES,
         seed: int = 0,
+        threads: int | None = None,
     ) -> None:
         self.model = model.eval()
+        self.threads = threads
         self.device = torch.device(device)
         self.mode = "policy"
         self._mcts = None
@@ -83,6 +87,10 @@ class NetworkThinker:
     def think(self, request: ThinkRequest) -> ThinkReport:
         if request.game.result is not None:
             raise ValueError(f"cannot think in a finished game ({request.game.result.reason})")
+        if self.threads is not None and torch.get_num_threads() != self.threads:
+            # torch's intra-op thread count is kept per OS thread (OpenMP): the isready thread's setting
+            # does not reach the server's long-lived worker thread, so the thread that searches sets it
+            torch.set_num_threads(self.threads)
         if self._mcts is None:
             return self._policy(request)
         return self._search(request)
