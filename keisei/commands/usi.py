@@ -16,8 +16,30 @@ from pathlib import Path
 from keisei.errors import KeiseiError
 
 
+def _epilog() -> str:
+    from keisei.usi.options import ENGINE_OPTIONS
+
+    rows = "\n".join(f"  {o.name:<17} {o.type:<8} {str(o.default) if o.default != '' else '(checkpoint)':<12} {o.help}"
+                     for o in ENGINE_OPTIONS)
+    return (
+        "USI options (setoption name <id> value <x>; or --option NAME=VALUE at start):\n"
+        f"  {'name':<17} {'type':<8} {'default':<12} meaning\n{rows}\n"
+        "  USI_Hash and USI_Ponder are accepted although not declared (GUIs send them).\n\n"
+        "Scores: the value v in [-1, 1] (side to move) is reported as centipawns by the logistic scale\n"
+        "  cp = 600 * ln((1 + v) / (1 - v)) (win rate p = (1 + v) / 2 = 1 / (1 + exp(-cp / 600))),\n"
+        "  clipped to +-30000: v = 0.5 is +659 cp, v = 0.9 is +1767 cp; proved mates are 'score mate N'.\n"
+        "go mate <ms>|infinite: df-pn mate search, answered 'checkmate <moves>', 'checkmate nomate'\n"
+        "  (proved: no mate) or 'checkmate timeout' (time up, or stop).\n"
+        "The protocol alone is written to stdout; anything else printed (libraries) goes to stderr."
+    )
+
+
 def register(sub) -> None:
-    p = sub.add_parser("usi", help="play a checkpoint as a USI engine (GUIs: ShogiHome, ShogiGUI, Shogidokoro)")
+    import argparse
+
+    p = sub.add_parser("usi", help="play a checkpoint as a USI engine (GUIs: ShogiHome, ShogiGUI, Shogidokoro)",
+                       description="Run a Keisei checkpoint as a USI engine on stdin/stdout.", epilog=_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="Keisei checkpoint (the ModelFile option)")
     p.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
                    help="starting value of a USI option, e.g. --option NodesLimit=128 (repeatable)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,5 +143,56 @@ def test_many_games_in_one_process_keep_threads_and_memory_bounded(tmp_path: Pat
         assert samples[-1][1] - samples[1][1] < 64 * 1024, samples  # KiB: no growth game after game
         engine.send("quit")
         assert engine.proc.wait(timeout=5) == 0
+    finally:
+        engine.close()
+
+
+NOISY_ENGINE = """
+import sys
+import cshogi
+import keisei.commands.usi as usi
+from keisei.cli import main
+
+real_build = usi._build_thinker
+
+def noisy_build(options):
+    # cshogi's Board.is_ok() prints "Error! failedStep = ..." and the board with C++ std::cout (file
+    # descriptor 1) on a bad position; a Python print goes to sys.stdout. Neither may reach the GUI.
+    assert not cshogi.Board("4k4/4R4/9/9/9/9/9/9/4K4 b - 1").is_ok()
+    print("a stray print from Python")
+    return real_build(options)
+
+usi._build_thinker = noisy_build
+sys.exit(main(sys.argv[1:]))
+"""
+PROTOCOL = re.compile(r"(id (name|author) .+|option name \S+ type \S+ .*|usiok|readyok|info .+|"
+                      r"bestmove (\S+( ponder \S+)?)|checkmate .+)")
+
+
+def test_stdout_carries_only_protocol_lines_even_when_libraries_print(tmp_path: Path) -> None:
+    script = tmp_path / "noisy_engine.py"
+    script.write_text(NOISY_ENGINE)
+    checkpoint = tiny_checkpoint(tmp_path / "tiny net.pt")
+    engine = EngineProcess([sys.executable, str(script), "usi", "--checkpoint", str(checkpoint), "--option",
+                            "Threads=1"], env={"PYTHONPATH": str(Path.cwd())})
+    try:
+        for line in ("usi", "setoption name USI_Hash value 16", "setoption name MultiPV value 2", "isready"):
+            engine.send(line)
+        engine.read_until("readyok")
+        for line in ("usinewgame", "bogus command", "setoption name Nope value 1", "position startpos moves 1a1a",
+                     "go btime 0 wtime 0 byoyomi 100", "position sfen 8k/9/8P/9/9/9/9/9/K8 b G 1", "go mate 500"):
+            engine.send(line)
+        engine.read_until("checkmate")
+        engine.send("position startpos")
+        engine.send("go infinite")
+        engine.read_until("info")
+        engine.send("quit")  # during a search: it is stopped, answered, and the process exits
+        assert engine.proc.wait(timeout=5) == 0
+        engine.drain(1.0)
+        assert engine.transcript and all(PROTOCOL.fullmatch(line) for line in engine.transcript), [
+            line for line in engine.transcript if not PROTOCOL.fullmatch(line)]
+        assert engine.transcript[-1].startswith("bestmove ")  # the go infinite's answer, before exiting
+        stderr = "\n".join(engine.stderr)
+        assert "Error! failedStep = 2" in stderr and "a stray print from Python" in stderr
     finally:
         engine.close()
