@@ -157,4 +157,4 @@ class NetworkThinker:
         for move in others[: max(0, multipv - 1)]:
             lines.append(ThinkLine(move, float(result.value), (move,)))
         return ThinkReport(tuple(lines), nodes=int(result.nodes), depth=int(result.depth),
-                           seldepth=int(result.seldepth))
+                           seldepth=int(result.seldepth), searched=int(result.simulations))

@@ -436,7 +436,7 @@ class UsiServer:
         now = time.monotonic()
         search.last_info = now
         elapsed = max(1, int((now - search.started) * 1000))
-        nps = report.nodes * 1000 // elapsed
+        nps = (report.nodes if report.searched is None else report.searched) * 1000 // elapsed
         multipv = len(report.lines) > 1 or int(self.options["MultiPV"]) > 1
         for i, line in enumerate(report.lines, 1):
             score = f"mate {line.mate}" if line.mate is not None else f"cp {value_to_cp(line.value)}"

@@ -48,9 +48,10 @@ class ThinkReport:
     """A (possibly interim) search result: ``lines`` best first (MultiPV), counters for ``info``."""
 
     lines: tuple[ThinkLine, ...]
-    nodes: int = 0
+    nodes: int = 0  # the tree's root visits, including those reused from earlier moves
     depth: int = 0
     seldepth: int = 0
+    searched: int | None = None  # simulations run by this search (the `nps` basis); None: ``nodes``
 
     @property
     def best(self) -> ThinkLine:

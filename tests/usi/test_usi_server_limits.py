@@ -290,3 +290,24 @@ def test_a_hundred_searches_leave_no_thread_behind(fake) -> None:
     fake.send("isready")
     fake.read_until("readyok")
     assert threading.active_count() == before
+
+
+class ReusingThinker(RecordingThinker):
+    """Reports a big reused tree (nodes) of which this search ran only a few simulations."""
+
+    def think(self, request: ThinkRequest) -> ThinkReport:
+        time.sleep(0.05)
+        move = request.game.legal_moves()[0]
+        return ThinkReport((ThinkLine(move, 0.0, (move,)),), nodes=100_000, depth=1, seldepth=1, searched=10)
+
+
+def test_nps_counts_this_searchs_simulations_not_the_reused_tree() -> None:
+    engine = InProcessEngine(lambda options: ReusingThinker(), model_file="unused.pt")
+    try:
+        ready(engine)
+        final = go(engine, "go nodes 10")[-2]
+        words = final.split()
+        assert words[words.index("nodes") + 1] == "100000"
+        assert int(words[words.index("nps") + 1]) <= 10 * 1000 // 50  # 10 simulations in >= 50 ms
+    finally:
+        engine.close()
