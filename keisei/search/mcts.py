@@ -47,6 +47,7 @@ class SearchResult:
     mate: int | None  # +N: side to move mates in N plies; -N: is mated in N; None unknown
     reused: int = 0  # root visits carried over from the previous move's tree
     simulations: int = 0  # simulations run by this search call
+    q: dict[str, float] = field(default_factory=dict)  # mean value of each visited root move, side to move's view
 
 
 @dataclass
@@ -530,7 +531,19 @@ class BatchedMCTS:
             visits=dict(zip(usi, n.tolist())), policy=dict(zip(usi, policy.tolist())), pv=pv,
             nodes=int(n.sum()), depth=len(pv), seldepth=max(root.seldepth, len(pv)), mate=mate,
             reused=root.reused, simulations=root.run,
+            q={usi[i]: max(-1.0, min(1.0, float(q[i]))) for i in np.flatnonzero(n > 0).tolist()},
         )
+
+    def pv(self, key: Hashable, move: str) -> list[str]:
+        """The principal variation of the key's last searched root starting with root move ``move`` (MultiPV)."""
+        root = self._roots.get(key)
+        if root is None or root.tree.state[0] != EXPANDED:
+            return [move]
+        kids = root.tree.children(0)
+        for node in range(kids.start, kids.stop):
+            if cshogi.move_to_usi(int(root.tree.move[node])) == move:
+                return self._pv(root.tree, node)
+        return [move]
 
     def _pv(self, tree: Tree, node: int) -> list[str]:
         pv = [cshogi.move_to_usi(int(tree.move[node]))]

@@ -126,7 +126,7 @@ class NetworkThinker:
         simulations = request.nodes or self._by_time_simulations(request.time_budget_s)
 
         def progress(results: list) -> None:
-            request.on_progress(self._report(game, results[0], request.multipv))
+            request.on_progress(self._report(game, results[0], request.multipv, mcts.pv))
 
         started = time.perf_counter()
         [result] = mcts.search([game], simulations=simulations, should_stop=request.should_stop,
@@ -135,7 +135,7 @@ class NetworkThinker:
         if result.simulations >= 32 and elapsed > 0.05:
             rate = result.simulations / elapsed
             self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
-        return self._report(game, result, request.multipv)
+        return self._report(game, result, request.multipv, mcts.pv)
 
     def _by_time_simulations(self, budget_s: float | None) -> int:
         """PUCT: no cap (the clock stops it). Gumbel plans its sequential halving for a number of
@@ -146,8 +146,9 @@ class NetworkThinker:
         return max(16, min(BY_TIME_SIMULATIONS, int(rate * budget_s)))
 
     @staticmethod
-    def _report(game: Game, result, multipv: int) -> ThinkReport:
-        """SearchResult -> ThinkReport: line 1 is the search's move and PV; further lines by visit count."""
+    def _report(game: Game, result, multipv: int, pv_of=None) -> ThinkReport:
+        """SearchResult -> ThinkReport: line 1 is the search's move and PV; further lines by visit count,
+        each with its own mean value and PV (``pv_of(key, move)``: the tree's line from that root move)."""
         legal = set(game.legal_moves())
         best = result.move if result.move in legal else max(result.visits, key=result.visits.get)
         pv = tuple(result.pv) if result.pv and result.pv[0] == best else (best,)
@@ -155,6 +156,7 @@ class NetworkThinker:
         others = sorted((m for m in result.visits if m != best and result.visits[m] > 0),
                         key=lambda m: -result.visits[m])
         for move in others[: max(0, multipv - 1)]:
-            lines.append(ThinkLine(move, float(result.value), (move,)))
+            line = tuple(pv_of(0, move)) if pv_of is not None else (move,)
+            lines.append(ThinkLine(move, float(result.q.get(move, result.value)), line or (move,)))
         return ThinkReport(tuple(lines), nodes=int(result.nodes), depth=int(result.depth),
                            seldepth=int(result.seldepth), searched=int(result.simulations))

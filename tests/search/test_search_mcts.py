@@ -258,3 +258,26 @@ def test_trees_are_kept_per_key():
     a.push_usi(first[0].pv[0])
     again = mcts.search([b, a], keys=["b", "a"], simulations=8)  # order changed: keys still match
     assert again[0].reused == first[1].nodes and again[1].reused > 0
+
+
+def test_root_move_values_and_lines_for_multipv():
+    game = play_random(seed=3, plies=10)
+    mcts = BatchedMCTS(UniformEvaluator(), SearchConfig(mate_depth=0, batch_size=4))
+    [result] = mcts.search([game], simulations=200)
+    tree = mcts._roots[0].tree
+    kids = tree.children(0)
+    by_move = {cshogi.move_to_usi(int(tree.move[row])): row for row in range(kids.start, kids.stop)}
+    assert set(result.q) == {m for m, n in result.visits.items() if n > 0}
+    for move, value in result.q.items():
+        row = by_move[move]
+        assert value == pytest.approx(float(tree.W[row] / tree.N[row]))  # the mean value, side to move's view
+    assert result.q[result.move] == pytest.approx(result.value)
+    assert mcts.pv(0, result.move) == result.pv
+    for move in sorted(result.q, key=lambda m: -result.visits[m])[:4]:
+        line = mcts.pv(0, move)
+        assert line[0] == move and len(line) >= 1
+        board = cshogi.Board(game.sfen())
+        for usi in line:  # a legal sequence from the root
+            assert board.is_legal(board.move_from_usi(usi)), (move, line)
+            board.push_usi(usi)
+    assert mcts.pv(0, "1a1b") == ["1a1b"] and mcts.pv("other key", result.move) == [result.move]

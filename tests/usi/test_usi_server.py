@@ -246,6 +246,12 @@ def test_multipv_lines_are_distinct_legal_moves(engine) -> None:
     assert [f["multipv"] for f in final] == ["1", "2", "3"]
     moves = [f["pv"].split()[0] for f in final]
     assert len(set(moves)) == 3 and set(moves) <= set(Game().legal_moves()) and moves[0] == move
+    for f in final:  # every line is its own legal variation with its own score
+        line = Game()
+        for usi in f["pv"].split():
+            line.push_usi(usi)
+        assert f["score"].split()[0] in ("cp", "mate")
+    assert any(len(f["pv"].split()) > 1 for f in final[1:]), final
 
 
 def test_games_in_one_process_keep_the_thread_count(engine) -> None:
