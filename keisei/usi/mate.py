@@ -1,12 +1,24 @@
 """df-pn mate search for the USI engine (cshogi.DfPn), stoppable from the protocol.
 
-cshogi's ``DfPn.search`` holds the GIL and cannot be interrupted, so it runs in node-limited chunks of growing
-size (each about ``CHUNK_S`` long at the measured speed) with ``should_stop`` checked in between. A search
-that ends below its node limit without a mate has proved there is none (within df-pn's depth limit).
+cshogi's ``DfPn.search`` holds the GIL and cannot be interrupted, and a new search starts from scratch (the
+table is not kept). Two ways around it:
+
+* ``search_mate`` (the small root check before each search, bounded by ``MateSearchNodes``) runs node-limited
+  chunks of growing size with ``should_stop`` checked in between;
+* ``MateProcess`` (``go mate``, which may run for minutes) runs one search in a child process
+  (keisei/usi/mate_worker.py) and kills it on stop or at the deadline, so ``stop`` and ``quit`` are answered
+  at once however long the search has run.
+
+A search that ends below its node limit without a mate has proved there is none (within df-pn's depth limit).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +53,19 @@ def _checked_pv(game: Game, moves: list[int]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _checked_usi_pv(game: Game, moves: list[str]) -> tuple[str, ...]:
+    """A USI line cut at the first move that is not legal."""
+    board = game.board.copy()
+    out: list[str] = []
+    for usi in moves:
+        move = board.move_from_usi(usi)
+        if not move or not board.is_legal(move):
+            break
+        out.append(usi)
+        board.push(move)
+    return tuple(out)
+
+
 def search_mate(
     game: Game, should_stop: Callable[[], bool], max_nodes: int = MAX_NODES
 ) -> MateOutcome:
@@ -69,3 +94,70 @@ def root_mate(game: Game, max_nodes: int, should_stop: Callable[[], bool]) -> li
     if outcome.status == "checkmate" and len(outcome.pv) % 2 == 1:
         return list(outcome.pv)
     return None
+
+
+MATE_DEPTH = 1600  # cshogi.DfPn's default
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mate_worker.py")
+POLL_S = 0.01
+
+
+class MateProcess:
+    """A df-pn child process for ``go mate``: ``search`` until found, disproved, ``should_stop`` or ``max_nodes``.
+
+    The child is started at the first search (and again, in the background, after one was killed to stop a
+    search); ``close`` ends it. Not thread-safe: one search at a time (the server's worker thread).
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, _WORKER, str(os.getpid())], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True, bufsize=1, close_fds=True,
+            )
+        return self._proc
+
+    def search(self, game: Game, should_stop: Callable[[], bool], max_nodes: int = MAX_NODES) -> MateOutcome:
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        request = f"{max_nodes} {MATE_DEPTH} {game.start_sfen}"
+        if game.moves:
+            request += " moves " + " ".join(game.moves)
+        try:
+            proc.stdin.write(request + "\n")
+            proc.stdin.flush()
+            while not select.select([proc.stdout], [], [], POLL_S)[0]:
+                if should_stop():
+                    self._kill()
+                    self._start()  # boots while the GUI does something else: the next go mate starts at once
+                    return MateOutcome("timeout", ())
+            line = proc.stdout.readline()
+        except (OSError, ValueError) as exc:
+            self._kill()
+            raise RuntimeError(f"the df-pn process failed: {exc}") from None
+        words = line.split()
+        if not words:
+            self._kill()
+            raise RuntimeError(f"the df-pn process ended (exit status {proc.poll()})")
+        if words[0] == "checkmate":
+            pv = _checked_usi_pv(game, words[1:])
+            return MateOutcome("checkmate", pv) if pv else MateOutcome("timeout", ())
+        return MateOutcome("nomate" if words[0] == "nomate" else "timeout", ())
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+
+    def close(self) -> None:
+        self._kill()

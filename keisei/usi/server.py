@@ -3,7 +3,8 @@
 Threads: a reader thread turns input bytes into lines on one event queue; the main thread handles commands
 in order; one worker thread runs searches (and ``go mate``) and posts their end to the same queue. So stdin
 is read while thinking, ``stop``/``ponderhit``/``isready`` are answered during a search, and the threads are
-the same three for the whole process, however many games it plays.
+the same three for the whole process, however many games it plays. ``go mate`` runs df-pn in one child
+process (keisei.usi.mate.MateProcess), killed and restarted on stop: cshogi's df-pn cannot be interrupted.
 
 Protocol rules kept here (USI, with the Shogidokoro / ShogiHome extensions):
 
@@ -34,7 +35,7 @@ import cshogi
 
 from keisei.shogi import Game, IllegalMoveError
 from keisei.shogi.sfen import STARTPOS_SFEN
-from keisei.usi.mate import MateOutcome, root_mate, search_mate
+from keisei.usi.mate import MateOutcome, MateProcess, root_mate
 from keisei.usi.options import RELOAD_OPTIONS, OptionValues
 from keisei.usi.thinking import ThinkerFactory, ThinkLine, ThinkReport, ThinkRequest, value_to_cp
 from keisei.usi.timeman import GoLimits, parse_go, think_time_ms
@@ -100,6 +101,7 @@ class UsiServer:
         self._write_lock = threading.Lock()
         self._search: _Search | None = None
         self._worker: threading.Thread | None = None
+        self._mate = MateProcess()  # `go mate` runs df-pn in a child process that a stop can kill
         self._closed = False
 
     # ------------------------------------------------------------------ loop
@@ -404,7 +406,7 @@ class UsiServer:
             if search.game is None or search.game.result is not None:
                 search.mate = MateOutcome("nomate", ())
             else:
-                search.mate = search_mate(search.game, search.should_stop)
+                search.mate = self._mate.search(search.game, search.should_stop)
         except Exception as exc:  # noqa: BLE001 - the go mate must still be answered
             search.error = f"mate search failed: {exc}"
             search.mate = MateOutcome("timeout", ())
@@ -513,6 +515,7 @@ class UsiServer:
         self._jobs.put(None)
         if self._worker is not None:
             self._worker.join(timeout=2.0)
+        self._mate.close()
         if self.thinker is not None:
             with contextlib.suppress(Exception):
                 self.thinker.close()

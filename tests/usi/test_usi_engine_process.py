@@ -66,6 +66,21 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "unknown option 'Hash'" in proc.stderr
 
 
+def mate_workers(engine_pid: int) -> list[int]:
+    """Live df-pn child processes of the engine (keisei/usi/mate_worker.py is started with the engine's pid)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().split(") ")[-1][:1]
+        except OSError:
+            continue
+        ours = len(argv) >= 3 and argv[1].endswith(b"mate_worker.py") and argv[2] == str(engine_pid).encode()
+        if ours and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
 def test_gui_session_in_shogihome_order_then_a_second_game_then_quit(tmp_path: Path) -> None:
     engine = EngineProcess([str(tiny_launcher(tmp_path))])
@@ -186,13 +201,20 @@ def test_stdout_carries_only_protocol_lines_even_when_libraries_print(tmp_path: 
         engine.send("position startpos")
         engine.send("go infinite")
         engine.read_until("info")
+        engine.send("stop")
+        engine.read_until("bestmove")
+        engine.send("position sfen 4k4/9/9/9/9/9/9/9/4K4 b RBGSNLPrbgsnlp 1")  # df-pn decides nothing soon
+        engine.send("go mate infinite")
+        engine.read_until("info")
+        assert mate_workers(engine.pid)  # df-pn runs in a child process
         engine.send("quit")  # during a search: it is stopped, answered, and the process exits
         assert engine.proc.wait(timeout=5) == 0
         engine.drain(1.0)
         assert engine.transcript and all(PROTOCOL.fullmatch(line) for line in engine.transcript), [
             line for line in engine.transcript if not PROTOCOL.fullmatch(line)]
-        assert engine.transcript[-1].startswith("bestmove ")  # the go infinite's answer, before exiting
+        assert engine.transcript[-1] == "checkmate timeout"  # the go mate's answer, before exiting
         stderr = "\n".join(engine.stderr)
         assert "Error! failedStep = 2" in stderr and "a stray print from Python" in stderr
+        assert not mate_workers(engine.pid)  # the df-pn child ended with the engine
     finally:
         engine.close()

@@ -311,3 +311,13 @@ def test_nps_counts_this_searchs_simulations_not_the_reused_tree() -> None:
         assert int(words[words.index("nps") + 1]) <= 10 * 1000 // 50  # 10 simulations in >= 50 ms
     finally:
         engine.close()
+
+
+def test_entering_king_rules_decide_bestmove_win(fake) -> None:
+    thirty = "9/4K3G/PPPPPPPPP/9/9/9/9/9/k8 b 2R2B 1"  # king and 10 pieces in camp, 30 points
+    thirty_one = "9/4K3G/PPPPPPPPP/9/9/9/9/9/k8 b 2R2BG 1"
+    ready(fake)  # CSARule27: black wins with 28 points
+    assert go(fake, "go nodes 1", f"position sfen {thirty}")[-1] == "bestmove win"
+    ready(fake, "setoption name EnteringKingRule value CSARule24")  # 24-30 points: only a draw, so play on
+    assert go(fake, "go nodes 1", f"position sfen {thirty}")[-1].split()[1] in Game(thirty).legal_moves()
+    assert go(fake, "go nodes 1", f"position sfen {thirty_one}")[-1] == "bestmove win"
