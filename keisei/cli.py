@@ -17,7 +17,7 @@ from keisei import __version__
 from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
 from keisei.training.threads import prepare_openmp_env
 
-COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi")
+COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi", "play", "analyse")
 
 
 def build_parser() -> argparse.ArgumentParser:
