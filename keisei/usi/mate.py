@@ -30,6 +30,8 @@ from keisei.shogi import Game
 
 CHUNK_S = 0.05
 FIRST_CHUNK = 2_000
+MIN_CHUNK = 100
+PRIOR_RATE = 40_000.0  # df-pn nodes/s assumed before the first chunk is measured (a slow, busy CPU)
 MAX_NODES = 1 << 31
 
 
@@ -67,12 +69,26 @@ def _checked_usi_pv(game: Game, moves: list[str]) -> tuple[str, ...]:
 
 
 def search_mate(
-    game: Game, should_stop: Callable[[], bool], max_nodes: int = MAX_NODES
+    game: Game,
+    should_stop: Callable[[], bool],
+    max_nodes: int = MAX_NODES,
+    time_left: Callable[[], float | None] | None = None,
 ) -> MateOutcome:
-    """Look for a mate by the side to move until proved, disproved, ``should_stop`` or ``max_nodes``."""
+    """Look for a mate by the side to move until proved, disproved, ``should_stop`` or ``max_nodes``.
+
+    ``time_left()`` (seconds, or None for no limit) bounds each chunk before it starts: a chunk is cut to what
+    the measured speed (at first ``PRIOR_RATE``) fits in the time left, and the search gives up (``timeout``)
+    when that is no more than the last chunk (a chunk starts from scratch: a smaller one would learn nothing).
+    """
     board = game.board.copy()
     nodes = min(FIRST_CHUNK, max_nodes)
+    rate, last = PRIOR_RATE, 0
     while True:
+        left = time_left() if time_left is not None else None
+        if left is not None:
+            nodes = min(nodes, int(left * rate))
+            if nodes < MIN_CHUNK or nodes <= last:
+                return MateOutcome("timeout", ())
         dfpn = cshogi.DfPn(nodes=nodes)
         started = time.perf_counter()
         found = dfpn.search(board)
@@ -84,13 +100,15 @@ def search_mate(
             return MateOutcome("nomate", ())
         if nodes >= max_nodes or should_stop():
             return MateOutcome("timeout", ())
-        rate = dfpn.searched_node / max(elapsed, 1e-6)
+        rate, last = dfpn.searched_node / max(elapsed, 1e-6), nodes
         nodes = min(max_nodes, max(nodes * 2, int(rate * CHUNK_S) + nodes))
 
 
-def root_mate(game: Game, max_nodes: int, should_stop: Callable[[], bool]) -> list[str] | None:
-    """The mating line of the side to move if df-pn finds one within ``max_nodes``; else None."""
-    outcome = search_mate(game, should_stop, max_nodes=max(1, max_nodes))
+def root_mate(
+    game: Game, max_nodes: int, should_stop: Callable[[], bool], time_left: Callable[[], float | None] | None = None
+) -> list[str] | None:
+    """The mating line of the side to move if df-pn finds one within ``max_nodes`` (and ``time_left``)."""
+    outcome = search_mate(game, should_stop, max_nodes=max(1, max_nodes), time_left=time_left)
     if outcome.status == "checkmate" and len(outcome.pv) % 2 == 1:
         return list(outcome.pv)
     return None

@@ -377,7 +377,9 @@ class UsiServer:
         try:
             nodes = search.limits.nodes or int(self.options["NodesLimit"]) or None
             mate_nodes = int(self.options["MateSearchNodes"])
-            found = root_mate(search.game, mate_nodes, self._mate_stop(search)) if mate_nodes > 0 else None
+            found = None
+            if mate_nodes > 0:
+                found = root_mate(search.game, mate_nodes, search.should_stop, self._mate_time_left(search))
             if found is not None:
                 search.report = ThinkReport((ThinkLine(found[0], 1.0, tuple(found), mate=len(found)),), nodes=1,
                                             depth=len(found), seldepth=len(found))
@@ -394,12 +396,16 @@ class UsiServer:
             self._events.put(("done", search))
 
     @staticmethod
-    def _mate_stop(search: _Search) -> Callable[[], bool]:
-        """The root df-pn may use a tenth of the thinking time (a chunk can overrun it once)."""
-        if search.deadline is None:
-            return search.should_stop
-        until = search.started + 0.1 * (search.deadline - search.started)
-        return lambda: search.should_stop() or time.monotonic() >= until
+    def _mate_time_left(search: _Search) -> Callable[[], float | None]:
+        """The root df-pn may use a tenth of the thinking time; read when each df-pn chunk starts (a ponderhit
+        sets the deadline during a ponder)."""
+
+        def left() -> float | None:
+            if search.deadline is None:
+                return None
+            return search.started + 0.1 * (search.deadline - search.started) - time.monotonic()
+
+        return left
 
     def _mate_job(self, search: _Search) -> None:
         try:

@@ -102,3 +102,17 @@ def test_the_df_pn_child_dies_with_the_engine() -> None:
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(child)  # killed with its parent, not left running a search of 2**31 nodes
+
+
+def test_root_mate_keeps_to_the_time_left() -> None:
+    calls: list[float] = []
+
+    def left(values=[0.05, 0.0]) -> float:  # noqa: B006 - a little script of what the clock says
+        calls.append(values[min(len(calls), len(values) - 1)])
+        return calls[-1]
+
+    assert search_mate(Game(UNDECIDED), lambda: False, time_left=left).status == "timeout"
+    assert calls == [0.05, 0.0]  # one chunk of what fits in 50 ms, then no time: no second chunk
+    assert search_mate(Game(MATE_IN_1), lambda: False, time_left=lambda: 0.001).status == "timeout"  # too little
+    assert root_mate(Game(MATE_IN_1), 20_000, lambda: False, time_left=lambda: 1.0) == ["G*1b"]
+    assert root_mate(Game(MATE_IN_1), 20_000, lambda: False, time_left=lambda: None) == ["G*1b"]
