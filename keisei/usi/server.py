@@ -181,6 +181,7 @@ class UsiServer:
     def _isready(self, line: str, args: list[str]) -> None:
         if self._search is None:
             self._ensure_thinker()
+            self._mate.start()  # boots in the background: `go mate` then answers at once
         self.say("readyok")
 
     def _setoption(self, line: str, args: list[str]) -> None:
@@ -257,7 +258,8 @@ class UsiServer:
         if limits.is_mate:
             search.hold = False
             if limits.mate is not None and limits.mate >= 0:
-                search.deadline = now + max(1, limits.mate - self._margin_ms()) / 1000
+                margin = min(self._margin_ms(), limits.mate // 2)  # as for a byoyomi: never more than half
+                search.deadline = now + max(1, limits.mate - margin) / 1000
             self._jobs.put(lambda: self._mate_job(search))
             return
         if not limits.ponder:
