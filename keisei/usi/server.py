@@ -38,7 +38,7 @@ from keisei.shogi.sfen import STARTPOS_SFEN
 from keisei.usi.mate import MateOutcome, MateProcess, root_mate
 from keisei.usi.options import RELOAD_OPTIONS, OptionValues
 from keisei.usi.thinking import ThinkerFactory, ThinkLine, ThinkReport, ThinkRequest, value_to_cp
-from keisei.usi.timeman import GoLimits, parse_go, think_time_ms
+from keisei.usi.timeman import CLOCK_FIELDS, GoLimits, parse_go, think_time_ms
 
 ENGINE_NAME = "Keisei"
 ENGINE_AUTHOR = "Keisei developers"
@@ -292,6 +292,13 @@ class UsiServer:
             return
         now = time.monotonic()
         search.limits = GoLimits(**{**search.limits.__dict__, "ponder": False})
+        if args:  # YaneuraOu's extension (ShogiHome's "early ponder"): the clock as it is now
+            try:
+                clock = parse_go(args)
+                search.limits = GoLimits(**{**search.limits.__dict__,
+                                            **{k: getattr(clock, k) for k in CLOCK_FIELDS}})
+            except ValueError as exc:
+                self.info_string(f"ponderhit: {exc}; keeping the clock of the go ponder")
         search.hold = search.limits.infinite
         search.deadline = self._deadline(search.limits, search.game, now)
         if search.done.is_set() and not search.hold:

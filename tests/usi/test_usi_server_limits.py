@@ -321,3 +321,15 @@ def test_entering_king_rules_decide_bestmove_win(fake) -> None:
     ready(fake, "setoption name EnteringKingRule value CSARule24")  # 24-30 points: only a draw, so play on
     assert go(fake, "go nodes 1", f"position sfen {thirty}")[-1].split()[1] in Game(thirty).legal_moves()
     assert go(fake, "go nodes 1", f"position sfen {thirty_one}")[-1] == "bestmove win"
+
+
+def test_ponderhit_may_bring_the_clock_as_it_is_now(fake) -> None:
+    ready(fake, "setoption name USI_Ponder value true")
+    fake.send("position startpos")
+    fake.send("go ponder btime 0 wtime 0 byoyomi 60000")
+    fake.send("ponderhit btime 0 wtime 0 byoyomi 300")  # YaneuraOu / ShogiHome early ponder: the new clock
+    assert fake.read_until("bestmove", timeout=20)[-1].split()[1] in Game().legal_moves()  # not after 60 s
+    fake.send("go ponder btime 0 wtime 0 byoyomi 300")
+    fake.send("ponderhit btime x")
+    lines = fake.read_until("bestmove", timeout=20)
+    assert any("ponderhit: go: btime must be an integer" in line for line in lines)
