@@ -114,6 +114,14 @@ class ParallelConfig(_Section):
     enabled: bool = False
     num_workers: int = Field(2, ge=1)
     sync_interval_updates: int = Field(1, ge=1)
+    dist_backend: Literal["auto", "gloo", "nccl"] = Field(
+        "auto", description="torchrun process group: auto = nccl on CUDA, gloo on CPU"
+    )
+    dist_timeout_seconds: float = Field(
+        1800.0, gt=0.0, le=86400.0,
+        description="torchrun: a collective waiting this long (a rank died or hangs) stops every rank; "
+                    "must exceed the longest evaluation, which rank 0 runs while the others wait",
+    )
 
 
 class LoggingConfig(_Section):

@@ -12,6 +12,7 @@ Exit codes of every `keisei` subcommand:
      pool or the evaluation store (also from a background evaluation) could not be written; training stops at
      once and what is on disk is the last state that was written completely (`latest` still names the last
      valid checkpoint)
+  5  distributed training (torchrun) lost a rank: a collective failed or timed out (`EXIT_PEER_LOST`)
   130 interrupted (a second SIGINT/SIGTERM)
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 EXIT_USAGE = 2
 EXIT_NO_GAMES = 3
 EXIT_WRITE_FAILED = 4
+EXIT_PEER_LOST = 5
 
 
 class KeiseiError(Exception):
@@ -47,6 +49,12 @@ class DurableWriteError(KeiseiError):
     def with_note(self, note: str) -> DurableWriteError:
         """The same error with `note` (e.g. where training stopped) appended to the message."""
         return DurableWriteError(self.path, self.reason, note)
+
+
+class PeerLostError(KeiseiError):
+    """A collective of a distributed run failed or timed out: another rank died, hangs or was stopped."""
+
+    exit_code = EXIT_PEER_LOST
 
 
 def os_error_line(exc: OSError) -> str:

@@ -1,10 +1,15 @@
-"""`keisei train`: self-play PPO training (SIGINT/SIGTERM finish the update, checkpoint and exit 0)."""
+"""`keisei train`: self-play PPO training (SIGINT/SIGTERM finish the update, checkpoint and exit 0).
+
+Under torchrun (`torchrun --nproc_per_node=N -m keisei train ...`) every rank runs this command; rank 0
+resolves the config, run directory and checkpoint and shares them (keisei.training.distributed).
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,13 +52,20 @@ def resume_config(args: argparse.Namespace) -> tuple[KeiseiConfig, Path | None]:
 
 
 @contextmanager
-def stop_on_signals(request_stop, already_requested) -> Iterator[None]:
-    """SIGINT/SIGTERM ask training to stop cleanly; a second signal aborts. Handlers restored on exit."""
+def stop_on_signals(request_stop, already_requested, repeat_grace_s: float = 0.0) -> Iterator[None]:
+    """SIGINT/SIGTERM ask training to stop cleanly; a second signal aborts. Handlers restored on exit.
+
+    ``repeat_grace_s``: signals within this many seconds of the first count as the same request (torchrun
+    forwards a Ctrl-C that the terminal already delivered to every rank)."""
+    first: list[float] = []
 
     def handler(signum: int, _frame) -> None:
         name = signal.Signals(signum).name
         if already_requested():
+            if first and time.monotonic() - first[0] < repeat_grace_s:
+                return
             raise KeyboardInterrupt(name)
+        first.append(time.monotonic())
         request_stop(f"{name} received")
         print(f"keisei train: {name}: finishing the current update and saving a checkpoint "
               "(send it again to abort)", file=sys.stderr, flush=True)
@@ -68,7 +80,7 @@ def stop_on_signals(request_stop, already_requested) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from keisei.config import ConfigError
-    from keisei.training.trainer import Trainer
+    from keisei.training.distributed import World, dist_env
 
     if args.init_from and args.resume:
         raise ConfigError("--init-from starts a new run; it cannot be combined with --resume")
@@ -76,20 +88,69 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--seed starts a new run; a resumed run continues the random state of its checkpoint")
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {args.seed}")
-    config, run_dir = resume_config(args)
-    init = None
-    if args.init_from:
-        from keisei.training.model_manager import load_init_checkpoint
+    env = dist_env()
+    if env is None:
+        return train(args, *resume_config(args), World.single())
+    from keisei.config import config_from_dict
+    from keisei.training.session import resolve_device
 
-        init = load_init_checkpoint(args.init_from, config)  # checked before anything is written
-    trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device)
-    if init is not None:
-        try:
+    # the process group's backend and timeout come from this command line, the same on every rank (a resumed
+    # run's config.toml is read by rank 0 only, after joining)
+    own = load_config(args.config, args.preset, args.overrides)
+    world = World.init(env, own.parallel, resolve_device(args.device or own.training.device, env.local_rank))
+    ok = False
+    try:
+        def resolved() -> tuple[dict, str | None]:
+            config, run_dir = resume_config(args)
+            return config.to_dict(), None if run_dir is None else str(run_dir)
+
+        config_dict, run_dir = world.from_main(resolved, "reading the config")
+        rc = train(args, config_from_dict(config_dict, "rank 0's config"), run_dir and Path(run_dir), world)
+        ok = True
+        return rc
+    finally:
+        if ok:  # after a lost rank the group is broken: exit without the teardown handshake
+            world.close()
+
+
+def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world) -> int:
+    """Build the Trainer (on every rank under torchrun; any rank's setup error stops them all) and run it."""
+    from keisei.errors import KeiseiError
+    from keisei.training.trainer import Trainer
+
+    init = None
+    trainer = error = None
+    try:
+        if args.init_from and world.is_main:
+            from keisei.training.model_manager import load_init_checkpoint
+
+            init = load_init_checkpoint(args.init_from, config)  # checked before anything is written
+        trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device, world=world)
+        if init is not None:
             trainer.models.init_from(init)
-        except BaseException:
+    except BaseException as exc:  # noqa: BLE001 - agreed with the other ranks, then re-raised
+        error = exc
+        if trainer is not None:
             trainer.close()
-            raise
-    with stop_on_signals(trainer.request_stop, lambda: trainer.stop.requested is not None):
+    failed = world.failed_ranks(error is not None, "setting up the trainer")
+    if error is not None:
+        raise error
+    if failed:
+        trainer.close()
+        raise KeiseiError(f"rank {failed[0]} failed while setting up the trainer (see its error); "
+                          f"rank {world.rank} stops")
+    with stop_on_signals(trainer.request_stop, lambda: trainer.stop.requested is not None,
+                         repeat_grace_s=3.0 if world.is_distributed else 0.0):
+        if not world.is_main:
+            print(f"keisei train: {world.describe()}: torch threads {torch_threads()}, env seed "
+                  f"{world.rank_seed(config.training.seed)}", flush=True)
+            trainer.run()
+            return 0
+        if world.is_distributed:
+            batch = config.env.num_envs * config.training.num_steps
+            print(f"distributed:   {world.world_size} ranks ({world.backend}), global batch {world.world_size} x "
+                  f"{batch} = {world.world_size * batch} steps per update, torch threads {torch_threads()} "
+                  "per rank on this node", flush=True)
         print(f"run directory: {trainer.run_dir}", flush=True)
         print(f"TensorBoard:   tensorboard --logdir {trainer.run_dir}", flush=True)
         print(f"model:         {config.model.name}, {trainer.models.num_parameters:,} parameters on "
@@ -104,3 +165,9 @@ def run(args: argparse.Namespace) -> int:
         summary = trainer.run()
     print(summary.line(), flush=True)
     return 0
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()

@@ -2,13 +2,14 @@
 
 from keisei.rl.buffer import RolloutBuffer
 from keisei.rl.gae import compute_gae
-from keisei.rl.learner import Experience, Learner
+from keisei.rl.learner import Experience, GradientSync, Learner
 from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
 from keisei.rl.ppo import PPOLearner
 from keisei.rl.schedule import lr_lambda
 
 __all__ = [
     "Experience",
+    "GradientSync",
     "Learner",
     "PPOLearner",
     "PPOLosses",

@@ -7,11 +7,12 @@ named metrics. The loop never knows which algorithm runs, nor in how many proces
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from keisei.rl.buffer import RolloutBuffer
 
@@ -55,4 +56,26 @@ class Learner(Protocol):
 
     def load_checkpoint_state(self, payload: dict[str, Any]) -> None:
         """Restore from a checkpoint payload (ValueError/KeyError naming what does not fit)."""
+        ...
+
+
+class GradientSync(Protocol):
+    """How the replicas of a data-parallel learner stay identical (one process per rank, e.g. under torchrun).
+
+    keisei.training.distributed.World implements it; a learner built without one trains alone. Every rank
+    must make the same calls in the same order (they are collectives).
+    """
+
+    world_size: int
+
+    def average_gradients(self, parameters: Sequence[nn.Parameter]) -> None:
+        """Replace each parameter's .grad by its mean over ranks (before clipping and optimizer.step)."""
+        ...
+
+    def average(self, values: Tensor) -> Tensor:
+        """The elementwise mean of a small CPU tensor over ranks (early-stop KL, metrics), on CPU."""
+        ...
+
+    def sync_buffers(self, module: nn.Module) -> None:
+        """Copy rank 0's buffers (BatchNorm running statistics) into every rank's ``module``."""
         ...

@@ -15,7 +15,7 @@ from torch import nn
 from keisei.config import TrainingConfig
 from keisei.models.masking import check_actions_legal, check_legal_mask, log_prob_and_entropy
 from keisei.rl.buffer import RolloutBuffer
-from keisei.rl.learner import Experience
+from keisei.rl.learner import Experience, GradientSync
 from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
 from keisei.rl.schedule import lr_lambda
 
@@ -39,6 +39,11 @@ class PPOLearner:
 
     Implements keisei.rl.learner.Learner: ``learn(experience)`` computes the negamax GAE returns and runs
     ``update``; the importance ratio uses the behaviour log-probs stored with the experience.
+
+    ``grad_sync`` (data-parallel runs): gradients are averaged over ranks after every backward (before the AMP
+    unscale, so an inf on any rank skips the step on all), the target-KL early stop uses the mean KL over
+    ranks, rank 0's BatchNorm buffers are copied to all ranks after the update, and the metrics are means
+    over ranks. Every rank thus holds the same weights after every update.
     """
 
     checkpoint_keys = tuple(f"{k}_state" for k in _STATE_KEYS)
@@ -49,10 +54,13 @@ class PPOLearner:
         cfg: TrainingConfig,
         total_updates: int,
         device: torch.device | str | None = None,
+        grad_sync: GradientSync | None = None,
     ) -> None:
         if total_updates < 1:
             raise ValueError(f"total_updates must be >= 1, got {total_updates}")
         self.model, self.cfg = model, cfg
+        self.grad_sync = grad_sync
+        self._params = list(model.parameters())
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.amp_dtype = self._resolve_amp(cfg.amp)
         self.total_steps = total_updates * cfg.update_epochs * cfg.num_minibatches
@@ -102,6 +110,8 @@ class PPOLearner:
             raise FloatingPointError(f"PPO loss is not finite ({float(out.loss)}); training diverged")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(out.loss).backward()
+        if self.grad_sync is not None:
+            self.grad_sync.average_gradients(self._params)
         self.scaler.unscale_(self.optimizer)
         grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
         self.scaler.step(self.optimizer)
@@ -130,21 +140,29 @@ class PPOLearner:
                 rows += epoch_rows
                 epochs_run += 1
                 epoch_kl = sum(r[_KL] for r in epoch_rows) / len(epoch_rows)
-                if cfg.target_kl is not None and epoch_kl > cfg.target_kl:
-                    break
+                if cfg.target_kl is not None and self._mean([epoch_kl])[0] > cfg.target_kl:
+                    break  # every rank agrees: they all stop after the same epoch
+            if self.grad_sync is not None:
+                self.grad_sync.sync_buffers(self.model)
         finally:
             self.model.eval()
         # an early stop skips optimizer steps: advance the schedule so LR keeps tracking the update count
         for _ in range((cfg.update_epochs - epochs_run) * cfg.num_minibatches):
             self.scheduler.step()
         means = [sum(col) / len(col) for col in zip(*rows)]
+        means.append(explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
+        means = self._mean(means)
         metrics = {f"losses/{name}": value for name, value in zip(_STEP_METRICS, means)}
-        metrics["losses/explained_variance"] = explained_variance(
-            buffer.values.flatten(), buffer.returns.flatten()
-        )
+        metrics["losses/explained_variance"] = means[-1]
         metrics["charts/learning_rate"] = lr
         metrics["ppo/epochs_run"] = float(epochs_run)
         return metrics
+
+    def _mean(self, values: list[float]) -> list[float]:
+        """``values`` averaged over the ranks of a data-parallel run (unchanged when training alone)."""
+        if self.grad_sync is None:
+            return values
+        return self.grad_sync.average(torch.tensor(values, dtype=torch.float64)).tolist()
 
     def state_dict(self) -> dict[str, Any]:
         """Optimizer, scheduler, scaler and minibatch-generator states (weights_only-safe)."""

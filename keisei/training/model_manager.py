@@ -12,7 +12,7 @@ import torch
 from keisei.checkpoint import CheckpointError, checkpoint_content_hash, load_checkpoint
 from keisei.config import ConfigError, KeiseiConfig
 from keisei.models import build_model, state_dict_for_save, unwrap_model
-from keisei.rl import Learner, PPOLearner
+from keisei.rl import GradientSync, Learner, PPOLearner
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +22,14 @@ def learner_class(config: KeiseiConfig) -> type[PPOLearner]:
     return PPOLearner
 
 
-def build_learner(config: KeiseiConfig, model: torch.nn.Module, device: torch.device) -> Learner:
-    """The config's Learner for ``model``; PPO's LR schedule spans ceil(total_timesteps / batch) updates."""
+def build_learner(config: KeiseiConfig, model: torch.nn.Module, device: torch.device,
+                  grad_sync: GradientSync | None = None) -> Learner:
+    """The config's Learner for ``model``; PPO's LR schedule spans ceil(total_timesteps / batch) updates, the
+    batch being global: world_size x num_envs x num_steps when ``grad_sync`` joins data-parallel ranks."""
     t = config.training
-    batch = config.env.num_envs * t.num_steps
-    return learner_class(config)(model, t, math.ceil(t.total_timesteps / batch), device)
+    world_size = grad_sync.world_size if grad_sync is not None else 1
+    batch = config.env.num_envs * t.num_steps * world_size
+    return learner_class(config)(model, t, math.ceil(t.total_timesteps / batch), device, grad_sync=grad_sync)
 
 
 def resume_keys(config: KeiseiConfig) -> tuple[str, ...]:
@@ -67,7 +70,7 @@ def load_init_checkpoint(path: str | Path, config: KeiseiConfig) -> dict[str, An
 class ModelManager:
     """Owns the live model (in eval mode outside updates) and the Learner that trains it."""
 
-    def __init__(self, config: KeiseiConfig, device: torch.device) -> None:
+    def __init__(self, config: KeiseiConfig, device: torch.device, grad_sync: GradientSync | None = None) -> None:
         self.config = config
         self.device = device
         model = build_model(config.model).to(device)
@@ -75,7 +78,7 @@ class ModelManager:
         if config.training.compile:
             model.compile()  # in place: __call__ is compiled, so get_action_and_value's forward is too
         self.model = model
-        self.learner: Learner = build_learner(config, model, device)
+        self.learner: Learner = build_learner(config, model, device, grad_sync)
         self.parent: dict[str, Any] | None = None  # the --init-from checkpoint these weights started from
 
     @property

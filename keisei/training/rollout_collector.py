@@ -18,14 +18,17 @@ from keisei.weights import WeightSnapshot
 
 
 class RolloutCollector:
-    """Collects training.num_steps steps of env.num_envs games per batch with the live model (version = updates)."""
+    """Collects training.num_steps steps of env.num_envs games per batch with the live model (version = updates).
+
+    ``env_seed`` seeds the games (default training.seed; torchrun ranks pass their own)."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
-                 net_time: Stopwatch) -> None:
+                 net_time: Stopwatch, env_seed: int | None = None) -> None:
         cfg, t = config, config.training
         self.training = t
         self.counters = counters
-        self.envs = EnvManager(cfg.env, seed=t.seed, track_captures=t.material_reward_coef > 0)
+        seed = t.seed if env_seed is None else env_seed
+        self.envs = EnvManager(cfg.env, seed=seed, track_captures=t.material_reward_coef > 0)
         self.steps = StepManager(model, self.envs, device, t.amp, net_time)
         self.buffer = RolloutBuffer(t.num_steps, cfg.env.num_envs, device)
         self.num_envs = cfg.env.num_envs

@@ -33,12 +33,15 @@ def new_run_dir(run_root: str | Path, run_name: str) -> Path:
     return path
 
 
-def resolve_device(spec: str) -> torch.device:
-    """auto -> cuda when available, else cpu; an explicit cuda without CUDA is a config error."""
+def resolve_device(spec: str, local_rank: int | None = None) -> torch.device:
+    """auto -> cuda when available, else cpu; an explicit cuda without CUDA is a config error.
+    ``local_rank`` (torchrun): CUDA device cuda:<local_rank>, one GPU per rank of a node."""
     if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
     if spec == "cuda" and not torch.cuda.is_available():
         raise ConfigError("training.device: cuda was requested but CUDA is not available")
+    if spec == "cuda" and local_rank is not None:
+        return torch.device("cuda", local_rank)
     return torch.device(spec)
 
 
@@ -49,13 +52,18 @@ def seed_everything(seed: int) -> None:
 
 
 class SessionManager:
-    """Owns the process-level side effects of one training session and undoes them in `close()`."""
+    """Owns the process-level side effects of one training session and undoes them in `close()`.
 
-    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None) -> None:
+    ``writes=False`` (ranks other than 0 of a torchrun job): no lock, no run directory, config.toml or
+    train.log; only the torch settings and the seed. ``local_rank`` picks the rank's GPU."""
+
+    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, *, writes: bool = True,
+                 local_rank: int | None = None) -> None:
         self.config = config
+        self.writes = writes
         self.run_dir = Path(run_dir) if run_dir is not None else new_run_dir(
             config.logging.run_root, config.logging.run_name)
-        self.device = resolve_device(config.training.device)
+        self.device = resolve_device(config.training.device, local_rank)
         self._saved_threads = torch.get_num_threads()
         self._saved_deterministic = torch.are_deterministic_algorithms_enabled()
         self._log_handler: logging.Handler | None = None
@@ -69,6 +77,8 @@ class SessionManager:
     def acquire(self) -> None:
         """Lock the run directory (RunLockedError if another trainer holds it), attach train.log, and remove
         the temp files that interrupted atomic writes left (safe: no other writer holds the lock)."""
+        if not self.writes:
+            return
         self._lock = RunLock(self.run_dir).acquire()
         self._attach_log()
         if self._lock.taken_over is not None:
@@ -91,9 +101,10 @@ class SessionManager:
 
     def setup(self) -> None:
         """Create the run directory, write config.toml, attach train.log, apply torch settings, seed."""
-        (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        save_config(self.config, self.config_path)
-        self._attach_log()
+        if self.writes:
+            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            save_config(self.config, self.config_path)
+            self._attach_log()
         t = self.config.training
         self.threads = apply_thread_settings(t.torch_threads, t.interop_threads)
         if t.deterministic:

@@ -1,6 +1,10 @@
 """Trainer: composes session, model + learner, collector, weight publisher, loop, metrics, display, callbacks
 and checkpoints. One Counters object is the run's progress; one WeightPublisher (over the run's one
-ModelWeightManager) issues the weight snapshots that actors and evaluation use."""
+ModelWeightManager) issues the weight snapshots that actors and evaluation use.
+
+Under torchrun each rank builds a Trainer with its World (keisei.training.distributed): rank 0 is the
+single-process trainer plus collectives; the other ranks write nothing, evaluate nothing and start from
+rank 0's state."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from keisei.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
 from keisei.config import KeiseiConfig
@@ -19,17 +25,25 @@ from keisei.training.checkpoint_manager import CheckpointManager
 from keisei.training.collector import Collector
 from keisei.training.counters import Counters
 from keisei.training.display import DisplayManager
+from keisei.training.distributed import (
+    AgreedStop,
+    SilentDisplay,
+    World,
+    debug_dump,
+    rank_config,
+    threads_per_rank,
+)
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.metrics import MetricsManager
 from keisei.training.model_manager import ModelManager, check_resumable, resume_keys
 from keisei.training.publisher import WeightPublisher
 from keisei.training.resume import find_resume_run_dir
 from keisei.training.rollout_collector import RolloutCollector
-from keisei.training.session import SessionManager
+from keisei.training.session import SessionManager, seed_everything
 from keisei.training.stop import StopControl
 from keisei.training.timing import Stopwatch
 from keisei.training.training_loop import TrainingLoop
-from keisei.weights import ModelWeightManager
+from keisei.weights import ModelWeightManager, tensors_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +80,23 @@ class TrainingSummary:
 
 
 class Trainer:
-    """`Trainer(config, run_dir=None, resume=None, device=None).run()`; resume is "latest" or a checkpoint path."""
+    """`Trainer(config, run_dir=None, resume=None, device=None, world=None).run()`; resume is "latest" or a
+    checkpoint path (read by rank 0 only under torchrun)."""
 
     def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, world: World | None = None) -> None:
+        self.world = world = world or World.single()
         if device is not None:
             config = config.model_copy(deep=True)
             config.training.device = device
+        config = rank_config(config, world.rank)
+        if not world.is_main:
+            resume = None  # rank 0 reads the checkpoint and shares its state when run() starts
         if resume is not None:
             run_dir = find_resume_run_dir(str(resume), run_dir, config.logging.run_root)
         self.config = config
-        self.session = SessionManager(config, run_dir)
+        self.session = SessionManager(config, run_dir, writes=world.is_main,
+                                      local_rank=world.local_rank if world.is_distributed else None)
         self.run_dir = self.session.run_dir
         self.device = self.session.device
         self.session.acquire()  # one trainer per run directory: before anything in it is read or written
@@ -85,6 +105,8 @@ class Trainer:
             payload, self.resumed_from = self._load_resume(resume)
             self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
             self.session.setup()
+            if world.is_distributed and config.training.torch_threads == 0:
+                torch.set_num_threads(threads_per_rank(world.local_world_size))
             self._build()
             if payload is not None:
                 self._restore(payload)
@@ -92,6 +114,8 @@ class Trainer:
             self.metrics.log_config(self.config, self.counters.timesteps, extra={
                 "threads.torch": threads.torch_threads, "threads.interop": threads.interop_threads,
                 "threads.omp_wait_policy": threads.wait_policy} if threads is not None else None)
+            if not world.is_main:
+                seed_everything(world.rank_seed(config.training.seed))  # its own rollouts after rank 0's weights
         except BaseException:
             self.close()
             raise
@@ -109,17 +133,19 @@ class Trainer:
         self.counters = Counters()
         self.metrics = MetricsManager(cfg, self.run_dir, self.counters)
         self.checkpoints.metrics = self.metrics
-        self.display = DisplayManager(cfg.display)
-        self.models = ModelManager(cfg, self.device)
+        self.display = DisplayManager(cfg.display) if self.world.is_main else SilentDisplay(cfg.display)
+        self.models = ModelManager(cfg, self.device, self.world if self.world.is_distributed else None)
         self.net_time = Stopwatch()
         self.weights = ModelWeightManager(cfg.evaluation.weight_cache_entries, cfg.evaluation.weight_cache_bytes)
         self.publisher = WeightPublisher(self.models.model, cfg.model, self.counters, self.weights)
         self.collector: Collector = RolloutCollector(cfg, self.models.model, self.device, self.counters,
-                                                     self.net_time)
+                                                     self.net_time, env_seed=self.world.rank_seed(t.seed))
         self.publisher.add_listener(self.collector.on_publish)
-        self.stop = StopControl(t.total_timesteps, t.max_wall_seconds)
+        self.stop = (AgreedStop(self.world, t.total_timesteps, t.max_wall_seconds) if self.world.is_distributed
+                     else StopControl(t.total_timesteps, t.max_wall_seconds))
         self.callbacks = CallbackManager(self.metrics)
-        self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
+        if self.world.is_main:  # rank 0 alone writes checkpoints
+            self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
         if cfg.evaluation.enable_periodic_evaluation and (cls := _evaluation_callback_class()) is not None:
             self.callbacks.add(cls(cfg, weights=self.weights))
         self.ctx = CallbackContext(config=cfg, run_dir=self.run_dir, device=self.device, model=self.models.model,
@@ -129,7 +155,7 @@ class Trainer:
                                  publisher=self.publisher, counters=self.counters, stop=self.stop,
                                  callbacks=self.callbacks, ctx=self.ctx, metrics=self.metrics, display=self.display,
                                  recorder=GameRecorder(cfg.logging, cfg.env, self.run_dir, self.metrics),
-                                 net_time=self.net_time)
+                                 net_time=self.net_time, world=self.world)
 
     def _restore(self, payload: dict[str, Any]) -> None:
         path = self.resumed_from
@@ -144,13 +170,33 @@ class Trainer:
         restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
         logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
 
+    def _share_start_state(self) -> None:
+        """torchrun: every rank continues from rank 0's weights, learner state and counters (whether rank 0
+        starts fresh, resumed or --init-from), so all ranks are identical before the first rollout."""
+        if self.world.is_distributed:
+            state = self.models.payload(self.counters.as_dict(), {}) if self.world.is_main else None
+            state = self.world.broadcast_object(state, "sharing rank 0's weights")
+            if not self.world.is_main:
+                self.models.restore(state, Path(f"<rank 0 state of {self.run_dir.name}>"))
+                self.counters.restore(state["counters"])
+        self._debug_dump("start")
+
+    def _debug_dump(self, name: str, **extra: Any) -> None:
+        def fields() -> dict[str, Any]:
+            c = self.counters
+            return {"sha256": tensors_sha256(self.models.payload(c.as_dict(), {})["model_state"]),
+                    "torch_threads": torch.get_num_threads(), "env_seed": self.world.rank_seed(self.config.training.seed),
+                    **c.as_dict(), **extra}
+        debug_dump(self.world, name, fields)
+
     def request_stop(self, reason: str = "stop requested") -> None:
         """Finish the current update, save a checkpoint and return from run() (safe from signal handlers)."""
         self.stop.request(reason)
 
     def save_checkpoint(self) -> Path:
         """Write a full-resume checkpoint (weights, learner, env games, RNG, counters) for the current step."""
-        extra = {"env_state": self.collector.state_dict(), "rng": capture_rng_state()}
+        extra = {"env_state": self.collector.state_dict(), "rng": capture_rng_state(),
+                 "world_size": self.world.world_size}
         path = self.checkpoints.save(self.models.payload(self.counters.as_dict(), extra), self.counters.timesteps)
         self._last_saved = self.counters.timesteps
         return path
@@ -168,9 +214,12 @@ class Trainer:
     def run(self) -> TrainingSummary:
         """Train until a stop condition, save the final checkpoint, close loggers; returns a summary."""
         try:
+            self._share_start_state()
             reason = self.loop.run()
-            if self._last_saved != self.counters.timesteps:
+            self.world.barrier("the final checkpoint")
+            if self.world.is_main and self._last_saved != self.counters.timesteps:
                 self.save_checkpoint()
+            self._debug_dump("end", stop_reason=reason)
         except DurableWriteError as exc:  # fatal: training on would lose everything after the last good save
             latest = self.checkpoints.latest()
             fatal = exc.with_note(f"training stopped at {self.counters.timesteps:,} steps; latest checkpoint: "

@@ -15,6 +15,7 @@ from keisei.training.callbacks import CallbackContext, CallbackManager
 from keisei.training.collector import Collector
 from keisei.training.counters import Counters
 from keisei.training.display import DisplayManager, Progress
+from keisei.training.distributed import World
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.game_stats import GameStats
 from keisei.training.metrics import MetricsManager
@@ -30,12 +31,13 @@ class TrainingLoop:
 
     ``publish_every`` > 0 publishes a weight snapshot after every that many updates (parallel runs: the
     collector sends it to its actors); 0 publishes only on demand (``publisher.current()``).
+    ``world`` (torchrun): the counters advance by the steps and games of every rank.
     """
 
     def __init__(self, config: KeiseiConfig, *, collector: Collector, learner: Learner, publisher: WeightPublisher,
                  counters: Counters, stop: StopControl, callbacks: CallbackManager, ctx: CallbackContext,
                  metrics: MetricsManager, display: DisplayManager, recorder: GameRecorder, net_time: Stopwatch,
-                 publish_every: int = 0) -> None:
+                 publish_every: int = 0, world: World | None = None) -> None:
         self.config = config
         self.collector = collector
         self.learner = learner
@@ -49,6 +51,7 @@ class TrainingLoop:
         self.recorder = recorder
         self.net_time = net_time
         self.publish_every = publish_every
+        self.world = world or World.single()
         self.stats = GameStats()
         self.session_steps = 0
 
@@ -74,10 +77,11 @@ class TrainingLoop:
         self.recorder.record(batch.finished, c.games)
         for game in batch.finished:
             self.stats.add(game)
+        steps, games = self.world.sum_counts(batch.steps, len(batch.finished))
         c.prev_timesteps = c.timesteps
-        c.timesteps += batch.steps
-        c.games += len(batch.finished)
-        self.session_steps += batch.steps
+        c.timesteps += steps
+        c.games += games
+        self.session_steps += steps
         self.callbacks.on_rollout_end(self.ctx)
         with self.net_time.time():
             losses = self.learner.learn(batch.experience)
