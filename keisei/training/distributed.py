@@ -21,7 +21,7 @@ one process group (the pattern of CleanRL's ppo_atari_multigpu.py):
 - every collective waits at most parallel.dist_timeout_seconds; one that fails or times out (a rank died,
   hangs or was stopped) raises PeerLostError naming this rank and the operation (one line, exit 5).
 
-KEISEI_DIST_DEBUG_DIR (tests): every rank writes rank<R>.start.json / rank<R>.json (pid, weight hash,
+KEISEI_DIST_DEBUG_DIR (tests): every rank writes rank<R>.start.json / rank<R>.end.json (pid, weight hash,
 counters) there at the start and end of training.
 """
 
@@ -189,8 +189,8 @@ class World:
             return fn()
         except RuntimeError as exc:  # dist.DistError and its timeouts are RuntimeErrors
             raise PeerLostError(
-                f"rank {self.rank}/{self.world_size}: {what} failed (waited at most {self.timeout_s:g}s, "
-                f"parallel.dist_timeout_seconds): another rank died, hangs or was stopped; "
+                f"rank {self.rank}/{self.world_size}: {what} failed: another rank died, hangs or was stopped "
+                f"(collectives wait at most parallel.dist_timeout_seconds = {self.timeout_s:g}s); "
                 f"{self.backend}: {_one_line(exc)}") from exc
 
     def _all_reduce(self, values: Tensor, what: str) -> Tensor:
