@@ -105,8 +105,8 @@ class Trainer:
             payload, self.resumed_from = self._load_resume(resume)
             self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
             self.session.setup()
-            if world.is_distributed and config.training.torch_threads == 0:
-                torch.set_num_threads(threads_per_rank(world.local_world_size))
+            if world.is_distributed:
+                self._set_rank_threads()
             self._build()
             if payload is not None:
                 self._restore(payload)
@@ -169,6 +169,15 @@ class Trainer:
         self._last_saved = c["timesteps"]
         restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
         logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
+
+    def _set_rank_threads(self) -> None:
+        """torchrun: training.torch_threads, or (0) the node's cores // its ranks, at least 1."""
+        asked, fair = self.config.training.torch_threads, threads_per_rank(self.world.local_world_size)
+        if asked == 0:
+            torch.set_num_threads(fair)
+        elif asked > fair and self.world.local_rank == 0:
+            logger.warning("training.torch_threads=%d on each of %d ranks oversubscribes this node's cores "
+                           "(%d per rank would fit; 0 chooses that)", asked, self.world.local_world_size, fair)
 
     def _share_start_state(self) -> None:
         """torchrun: every rank continues from rank 0's weights, learner state and counters (whether rank 0
