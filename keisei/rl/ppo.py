@@ -158,6 +158,15 @@ class PPOLearner:
         metrics["ppo/epochs_run"] = float(epochs_run)
         return metrics
 
+    def set_total_updates(self, total_updates: int) -> None:
+        """A new horizon for the LR schedule (a resume with another world size changes the global batch): the
+        schedule continues from the optimizer steps already taken and reaches its end at ``total_updates``."""
+        if total_updates < 1:
+            raise ValueError(f"total_updates must be >= 1, got {total_updates}")
+        cfg = self.cfg
+        self.total_steps = total_updates * cfg.update_epochs * cfg.num_minibatches
+        self.scheduler.lr_lambdas = [lr_lambda(cfg.lr_schedule, self.total_steps)] * len(self.optimizer.param_groups)
+
     def _mean(self, values: list[float]) -> list[float]:
         """``values`` averaged over the ranks of a data-parallel run (unchanged when training alone)."""
         if self.grad_sync is None:

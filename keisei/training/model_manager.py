@@ -115,6 +115,16 @@ class ModelManager:
         self.parent = payload.get("parent")
         self.model.eval()
 
+    def replan(self, counters: dict[str, int], world_size: int) -> None:
+        """Point PPO's LR schedule at the end of this run from where it stands: updates done + the remaining
+        timesteps / the global batch (resumes at another world size; the same value when nothing changed)."""
+        if not isinstance(self.learner, PPOLearner):
+            return
+        t = self.config.training
+        batch = self.config.env.num_envs * t.num_steps * world_size
+        left = max(t.total_timesteps - int(counters["timesteps"]), 0)
+        self.learner.set_total_updates(int(counters["updates"]) + max(1, math.ceil(left / batch)))
+
     def init_from(self, payload: dict[str, Any]) -> None:
         """Start from another run's weights (``load_init_checkpoint``); the optimizer and counters stay fresh."""
         parent = payload["parent"]

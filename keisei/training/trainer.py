@@ -166,6 +166,8 @@ class Trainer:
             raise CheckpointError(path, f"env_state cannot be restored: {exc}") from exc
         c = payload["counters"]
         self.counters.restore(c)
+        if payload.get("world_size", 1) != self.world.world_size:
+            self.models.replan(c, self.world.world_size)
         self._last_saved = c["timesteps"]
         restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
         logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
@@ -188,6 +190,7 @@ class Trainer:
             if not self.world.is_main:
                 self.models.restore(state, Path(f"<rank 0 state of {self.run_dir.name}>"))
                 self.counters.restore(state["counters"])
+            self.models.replan(self.counters.as_dict(), self.world.world_size)  # one LR horizon on every rank
         self._debug_dump("start")
 
     def _debug_dump(self, name: str, **extra: Any) -> None:

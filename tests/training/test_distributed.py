@@ -194,5 +194,6 @@ def test_a_lost_rank_stops_the_other_with_one_line_naming_it(tmp_path, sig):
     assert len(lines) == 1, text
     assert "another rank died, hangs or was stopped" in lines[0]
     assert all(rc != 0 for rc, _ in results)
-    assert "exitcode  : 5" in text  # torchrun's report of rank 0: PeerLostError's exit code
+    # (torchrun's own report of rank 0's exit code 5 is not asserted: when the launcher that hosted the c10d
+    # store is the one that lost its rank, the other launcher fails on the store before it reports)
     assert not (debug / "rank0.end.json").exists()

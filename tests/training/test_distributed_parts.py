@@ -103,3 +103,25 @@ def test_agreed_stop_takes_the_first_rank_with_a_reason_and_keeps_it():
     assert AgreedStop(FakeWorld(0, [0, 3]), 100, 0).reason(10) == "training.max_wall_seconds elapsed on rank 1"
     assert AgreedStop(FakeWorld(0, [0, 0]), 100, 0).reason(10) is None
     assert AgreedStop(FakeWorld(0, [0, 0]), 100, 0).reason(100) == "training.total_timesteps reached"
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")
+def test_lr_horizon_is_replanned_for_another_world_size_and_unchanged_for_the_same():
+    from training_helpers import tiny_config
+
+    from keisei.training.model_manager import ModelManager
+
+    cfg = tiny_config("training.total_timesteps=640", "training.lr_schedule=linear")  # 32 steps per rank
+    alone = ModelManager(cfg, torch.device("cpu"))
+    assert alone.learner.total_steps == 20 * 2  # 20 updates x 1 epoch x 2 minibatches
+    done = {"timesteps": 320, "updates": 10, "games": 0}
+    alone.replan(done, world_size=1)
+    assert alone.learner.total_steps == 40  # the same horizon: a same-size resume stays bit-exact
+    # half-way through alone, then 2 ranks (64 steps per update): 10 more updates would end at 0 LR at once
+    two = ModelManager(cfg, torch.device("cpu"), World(world_size=2))
+    assert two.learner.total_steps == 10 * 2
+    two.replan(done, world_size=2)
+    assert two.learner.total_steps == (10 + 5) * 2
+    two.learner.scheduler.last_epoch = 20 - 1  # 20 optimizer steps taken alone
+    two.learner.scheduler.step()
+    assert two.learner.optimizer.param_groups[0]["lr"] == pytest.approx(cfg.training.learning_rate * (1 - 20 / 30))
