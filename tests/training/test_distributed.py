@@ -197,3 +197,17 @@ def test_a_lost_rank_stops_the_other_with_one_line_naming_it(tmp_path, sig):
     # (torchrun's own report of rank 0's exit code 5 is not asserted: when the launcher that hosted the c10d
     # store is the one that lost its rank, the other launcher fails on the store before it reports)
     assert not (debug / "rank0.end.json").exists()
+
+
+def test_a_setup_error_on_rank0_stops_every_rank_with_one_line_each(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = launch(["--standalone", "--nproc_per_node=2"],
+                  ["--preset", "tiny", *sets(), "--resume", "latest", "--run-dir", str(empty)], tmp_path / "debug")
+    rc, out = finish(proc, timeout=120)
+    assert rc != 0
+    errors = [line for line in out.splitlines() if line.startswith("keisei train: error:")]
+    assert len(errors) == 2, out
+    assert any("no checkpoint found to resume from" in line for line in errors)
+    assert any("rank 0 failed while setting up the trainer" in line and "rank 1 stops" in line for line in errors)
+    assert not (tmp_path / "debug").exists()  # no rank started training

@@ -125,3 +125,14 @@ def test_lr_horizon_is_replanned_for_another_world_size_and_unchanged_for_the_sa
     two.learner.scheduler.last_epoch = 20 - 1  # 20 optimizer steps taken alone
     two.learner.scheduler.step()
     assert two.learner.optimizer.param_groups[0]["lr"] == pytest.approx(cfg.training.learning_rate * (1 - 20 / 30))
+
+
+def test_python_dash_m_keisei_is_the_cli():
+    import subprocess
+    import sys
+
+    from training_helpers import REPO, cli_env
+
+    res = subprocess.run([sys.executable, "-m", "keisei", "--version"], capture_output=True, text=True,
+                         cwd=REPO, env=cli_env(), timeout=60, check=False)
+    assert res.returncode == 0 and res.stdout.startswith("keisei "), res.stderr
