@@ -13,8 +13,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keisei.config import KeiseiConfig, load_config
+
+if TYPE_CHECKING:
+    from keisei.training.distributed import World
 
 
 def register(sub) -> None:
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             world.close()
 
 
-def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world) -> int:
+def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world: World) -> int:
     """Build the Trainer (on every rank under torchrun; any rank's setup error stops them all) and run it."""
     from keisei.errors import KeiseiError
     from keisei.training.trainer import Trainer

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from training_helpers import REPO, TINY, cli_env, run_cli
 
 from keisei.checkpoint import load_checkpoint
@@ -107,6 +108,9 @@ def test_two_gloo_ranks_stay_identical_only_rank0_writes_and_the_checkpoint_resu
     assert len(events) == 1 and f".{r0['pid']}." in events[0]
     assert files == sorted(["checkpoints/ckpt_192.pt", "checkpoints/latest", "config.toml", "train.log",
                             "train.lock", *events])
+    acc = EventAccumulator(str(run))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("losses/value_loss")] == [64, 128, 192]  # global timesteps
 
     # the distributed checkpoint resumes on one process (its own config.toml, rank 0's games and RNG)
     res = run_cli("train", "--resume", "latest", "--run-dir", str(run),
