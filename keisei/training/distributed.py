@@ -151,6 +151,10 @@ class World:
     def init(cls, env: DistEnv, parallel: ParallelConfig, device: torch.device) -> World:
         """Join the torchrun process group (env:// rendezvous) with the configured backend and timeout."""
         backend = choose_backend(parallel.dist_backend, device)
+        if backend == "nccl":
+            # NCCL reports a timed-out collective from its watchdog thread by aborting the process; with
+            # blocking waits the collective raises instead, so PeerLostError gives the one-line message
+            os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
         if device.type == "cuda":
             device = torch.device("cuda", env.local_rank)
             torch.cuda.set_device(device)

@@ -41,6 +41,9 @@ def resolve_device(spec: str, local_rank: int | None = None) -> torch.device:
     if spec == "cuda" and not torch.cuda.is_available():
         raise ConfigError("training.device: cuda was requested but CUDA is not available")
     if spec == "cuda" and local_rank is not None:
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"training.device: cuda for LOCAL_RANK {local_rank}, but this node has "
+                              f"{torch.cuda.device_count()} CUDA device(s); use --nproc_per_node <= the GPUs")
         return torch.device("cuda", local_rank)
     return torch.device(spec)
 
