@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from training_helpers import REPO, TINY, cli_env, run_cli
 
@@ -215,3 +216,16 @@ def test_a_setup_error_on_rank0_stops_every_rank_with_one_line_each(tmp_path):
     assert any("no checkpoint found to resume from" in line for line in errors)
     assert any("rank 0 failed while setting up the trainer" in line and "rank 1 stops" in line for line in errors)
     assert not (tmp_path / "debug").exists()  # no rank started training
+
+
+def test_one_rank_under_torchrun_is_the_single_process_run_bit_for_bit(tmp_path):
+    args = ["--preset", "tiny", *sets(f"training.total_timesteps={3 * PER_RANK}")]
+    res = run_cli("train", *args, "--run-dir", str(tmp_path / "alone"))
+    assert res.returncode == 0, res.stderr
+    rc, out = finish(launch(["--standalone", "--nproc_per_node=1"], [*args, "--run-dir", str(tmp_path / "one")],
+                            tmp_path / "debug"))
+    assert rc == 0, out
+    alone, one = (load_checkpoint(tmp_path / d / "checkpoints" / "ckpt_96.pt") for d in ("alone", "one"))
+    assert tensors_sha256(alone["model_state"]) == tensors_sha256(one["model_state"])
+    assert alone["env_state"] == one["env_state"] and alone["counters"] == one["counters"]
+    assert torch.equal(alone["rng"]["torch"], one["rng"]["torch"])
