@@ -8,7 +8,8 @@ one process group (the pattern of CleanRL's ppo_atari_multigpu.py):
   scheduler, scaler, minibatch RNG) and counters (fresh runs, --resume and --init-from alike: only rank 0
   reads the run directory and checkpoints, so the nodes need no shared file system);
 - per-rank experience: rank r seeds its envs and its python/numpy/torch RNGs with seed + r * RANK_SEED_OFFSET
-  (rank 0 keeps the plain seed, so rank 0 of a run is the single-process run's twin);
+  (rank 0 keeps the plain seed: a one-rank torchrun run is the single-process run bit for bit, given the
+  same torch thread count);
 - the PPO learner gets this World as its GradientSync: gradients averaged every minibatch before
   optimizer.step, target-KL early stops agreed, rank 0's BatchNorm buffers copied after each update,
   metrics averaged; every rank holds the same weights after every update;
