@@ -146,15 +146,14 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
     with stop_on_signals(trainer.request_stop, lambda: trainer.stop.requested is not None,
                          repeat_grace_s=3.0 if world.is_distributed else 0.0):
         if not world.is_main:
-            print(f"keisei train: {world.describe()}: torch threads {torch_threads()}, env seed "
-                  f"{world.rank_seed(config.training.seed)}", flush=True)
+            print(f"keisei train: {world.describe()}: env seed {world.rank_seed(config.training.seed)}; threads: "
+                  f"{trainer.session.threads.line()}", flush=True)
             trainer.run()
             return 0
         if world.is_distributed:
             batch = config.env.num_envs * config.training.num_steps
             print(f"distributed:   {world.world_size} ranks ({world.backend}), global batch {world.world_size} x "
-                  f"{batch} = {world.world_size * batch} steps per update, torch threads {torch_threads()} "
-                  "per rank on this node", flush=True)
+                  f"{batch} = {world.world_size * batch} steps per update", flush=True)
         print(f"run directory: {trainer.run_dir}", flush=True)
         print(f"TensorBoard:   tensorboard --logdir {trainer.run_dir}", flush=True)
         print(f"model:         {config.model.name}, {trainer.models.num_parameters:,} parameters on "
@@ -170,8 +169,3 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
     print(summary.line(), flush=True)
     return 0
 
-
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()

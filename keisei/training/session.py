@@ -58,12 +58,15 @@ class SessionManager:
     """Owns the process-level side effects of one training session and undoes them in `close()`.
 
     ``writes=False`` (ranks other than 0 of a torchrun job): no lock, no run directory, config.toml or
-    train.log; only the torch settings and the seed. ``local_rank`` picks the rank's GPU."""
+    train.log; only the torch settings and the seed. ``local_rank`` picks the rank's GPU; ``rank_threads`` is
+    the torch thread count that training.torch_threads = "auto" means for a torchrun rank (its share of the
+    node's cores; torchrun itself sets OMP_NUM_THREADS=1, which "auto" would otherwise follow)."""
 
     def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, *, writes: bool = True,
-                 local_rank: int | None = None) -> None:
+                 local_rank: int | None = None, rank_threads: int | None = None) -> None:
         self.config = config
         self.writes = writes
+        self.rank_threads = rank_threads
         self.run_dir = Path(run_dir) if run_dir is not None else new_run_dir(
             config.logging.run_root, config.logging.run_name)
         self.device = resolve_device(config.training.device, local_rank)
@@ -109,7 +112,8 @@ class SessionManager:
             save_config(self.config, self.config_path)
             self._attach_log()
         t = self.config.training
-        self.threads = apply_thread_settings(t.torch_threads, t.interop_threads)
+        threads = self.rank_threads if self.rank_threads is not None and t.torch_threads == "auto" else t.torch_threads
+        self.threads = apply_thread_settings(threads, t.interop_threads)
         if t.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)

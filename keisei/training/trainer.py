@@ -95,8 +95,9 @@ class Trainer:
         if resume is not None:
             run_dir = find_resume_run_dir(str(resume), run_dir, config.logging.run_root)
         self.config = config
-        self.session = SessionManager(config, run_dir, writes=world.is_main,
-                                      local_rank=world.local_rank if world.is_distributed else None)
+        self.session = SessionManager(
+            config, run_dir, writes=world.is_main, local_rank=world.local_rank if world.is_distributed else None,
+            rank_threads=threads_per_rank(world.local_world_size) if world.is_distributed else None)
         self.run_dir = self.session.run_dir
         self.device = self.session.device
         self.session.acquire()  # one trainer per run directory: before anything in it is read or written
@@ -106,7 +107,7 @@ class Trainer:
             self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
             self.session.setup()
             if world.is_distributed:
-                self._set_rank_threads()
+                self._warn_oversubscribed()
             self._build()
             if payload is not None:
                 self._restore(payload)
@@ -172,14 +173,13 @@ class Trainer:
         restore_rng_state(payload["rng"])  # last: building the model and env above consumed randomness
         logger.info("resumed from %s at %d timesteps (%d updates)", path, c["timesteps"], c["updates"])
 
-    def _set_rank_threads(self) -> None:
-        """torchrun: training.torch_threads, or (0) the node's cores // its ranks, at least 1."""
+    def _warn_oversubscribed(self) -> None:
+        """torchrun: an explicit training.torch_threads larger than this rank's share of the node's cores."""
         asked, fair = self.config.training.torch_threads, threads_per_rank(self.world.local_world_size)
-        if asked == 0:
-            torch.set_num_threads(fair)
-        elif asked > fair and self.world.local_rank == 0:
-            logger.warning("training.torch_threads=%d on each of %d ranks oversubscribes this node's cores "
-                           "(%d per rank would fit; 0 chooses that)", asked, self.world.local_world_size, fair)
+        too_many = asked != "auto" and ((asked == 0 and self.world.local_world_size > 1) or asked > fair)
+        if too_many and self.world.local_rank == 0:
+            logger.warning("training.torch_threads=%s on each of %d ranks oversubscribes this node's cores "
+                           "(%d per rank would fit; auto chooses that)", asked, self.world.local_world_size, fair)
 
     def _share_start_state(self) -> None:
         """torchrun: every rank continues from rank 0's weights, learner state and counters (whether rank 0

@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from training_helpers import REPO, TINY, cli_env, run_cli
 
 from keisei.checkpoint import load_checkpoint
-from keisei.training.distributed import DEBUG_DIR_VAR, RANK_SEED_OFFSET
+from keisei.training.distributed import DEBUG_DIR_VAR, RANK_SEED_OFFSET, threads_per_rank
 from keisei.weights import tensors_sha256
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ PER_RANK = 32  # env.num_envs=4 x training.num_steps=8 (TINY)
 
 def sets(*items: str) -> list[str]:
     out = []
-    for item in (*TINY, "training.torch_threads=0", *items):
+    for item in (*TINY, "training.torch_threads=auto", *items):
         out += ["--set", item]
     return out
 
@@ -98,7 +98,7 @@ def test_two_gloo_ranks_stay_identical_only_rank0_writes_and_the_checkpoint_resu
     assert s0["sha256"] == s1["sha256"] and r0["sha256"] == r1["sha256"] != s0["sha256"]
     assert (r0["env_seed"], r1["env_seed"]) == (1, 1 + RANK_SEED_OFFSET)
     assert r0["updates"] == r1["updates"] == 3 and r0["timesteps"] == r1["timesteps"] == 6 * PER_RANK
-    assert r0["torch_threads"] >= 1
+    assert r0["torch_threads"] == r1["torch_threads"] == threads_per_rank(2)  # auto: the node's cores // 2
     ckpt = run / "checkpoints" / "ckpt_192.pt"
     payload = load_checkpoint(ckpt)
     assert payload["world_size"] == 2 and payload["counters"]["updates"] == 3
