@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from keisei.atomic import atomic_write_text
 from keisei.errors import KeiseiError
@@ -111,9 +111,25 @@ class EvaluationConfig(_Section):
 
 
 class ParallelConfig(_Section):
-    enabled: bool = False
-    num_workers: int = Field(2, ge=1)
-    sync_interval_updates: int = Field(1, ge=1)
+    """Actor processes (keisei.training.parallel): each plays its slice of env.num_envs on a CPU policy copy."""
+
+    enabled: bool = Field(False, description="collect self-play in num_workers actor processes")
+    num_workers: int = Field(2, ge=1, le=256, description="actor processes; env.num_envs is split among them")
+    sync_interval_updates: int = Field(1, ge=1, description="publish weights to the actors every N updates")
+    max_policy_lag: int = Field(
+        2, ge=0, le=1000, description="drop segments made by a policy more than this many versions old"
+    )
+    slots_per_worker: int = Field(
+        2, ge=1, le=16, description="shared-memory segments a worker may fill ahead of the learner"
+    )
+    heartbeat_timeout_s: float = Field(60.0, gt=0.0, description="a worker silent this long is killed and restarted")
+    start_timeout_s: float = Field(180.0, gt=0.0, description="time a (re)started worker has to report in")
+    eval_sync_timeout_s: float = Field(
+        30.0, ge=0.0, description="an evaluation waits this long for all workers to play one published version"
+    )
+    learner_threads: int = Field(
+        0, ge=0, le=1024, description="torch threads of the learner; 0 = cores left by the workers (>= 1)"
+    )
     dist_backend: Literal["auto", "gloo", "nccl"] = Field(
         "auto", description="torchrun process group: auto = nccl on CUDA, gloo on CPU"
     )
@@ -196,6 +212,18 @@ class KeiseiConfig(_Section):
     sl: SLConfig = Field(default_factory=SLConfig)
     search: SearchSettings = Field(default_factory=SearchSettings)
 
+    @model_validator(mode="after")
+    def _check_parallel(self) -> KeiseiConfig:
+        """Fields that make no sense together (checked whether or not parallel.enabled is set)."""
+        p = self.parallel
+        if p.enabled and p.num_workers > self.env.num_envs:
+            raise ValueError(f"parallel.num_workers ({p.num_workers}) exceeds env.num_envs ({self.env.num_envs}): "
+                             "each worker plays at least one env")
+        if p.max_policy_lag < p.sync_interval_updates - 1:
+            raise ValueError(f"parallel.max_policy_lag ({p.max_policy_lag}) must be >= parallel.sync_interval_updates"
+                             f" - 1 ({p.sync_interval_updates - 1}): actors play each version that long")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
@@ -216,6 +244,9 @@ def _format_validation(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        if err["type"] == "value_error" and not err["loc"]:  # a cross-field check: its message names the fields
+            parts.append(msg.removeprefix("Value error, "))
+            continue
         parts.append(f"{path}: {msg}")
     return f"invalid config ({source}): " + "; ".join(parts)
 

@@ -160,6 +160,8 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
               f"{trainer.device}", flush=True)
         print(f"seed:          {trainer.config.training.seed}", flush=True)
         print(f"threads:       {trainer.session.threads.line()}", flush=True)
+        if config.parallel.enabled:
+            print(f"parallel:      {trainer.collector.describe()}", flush=True)
         if trainer.resumed_from is not None:
             print(f"resuming from: {trainer.resumed_from} at {trainer.counters.timesteps:,} steps", flush=True)
         if init is not None:

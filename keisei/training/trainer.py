@@ -59,6 +59,15 @@ def _evaluation_callback_class() -> type[Callback] | None:
     return EvaluationCallback
 
 
+def _collector_class(config: KeiseiConfig) -> type:
+    """RolloutCollector (in-process), or ParallelCollector (actor processes) when parallel.enabled."""
+    if config.parallel.enabled:
+        from keisei.training.parallel import ParallelCollector
+
+        return ParallelCollector
+    return RolloutCollector
+
+
 @dataclass
 class TrainingSummary:
     """What `Trainer.run()` reports."""
@@ -139,9 +148,10 @@ class Trainer:
         self.net_time = Stopwatch()
         self.weights = ModelWeightManager(cfg.evaluation.weight_cache_entries, cfg.evaluation.weight_cache_bytes)
         self.publisher = WeightPublisher(self.models.model, cfg.model, self.counters, self.weights)
-        self.collector: Collector = RolloutCollector(cfg, self.models.model, self.device, self.counters,
-                                                     self.net_time, env_seed=self.world.rank_seed(t.seed))
+        self.collector: Collector = _collector_class(cfg)(cfg, self.models.model, self.device, self.counters,
+                                                          self.net_time, env_seed=self.world.rank_seed(t.seed))
         self.publisher.add_listener(self.collector.on_publish)
+        self.publisher.sync_source = self.collector.sync_state
         self.stop = (AgreedStop(self.world, t.total_timesteps, t.max_wall_seconds) if self.world.is_distributed
                      else StopControl(t.total_timesteps, t.max_wall_seconds))
         self.callbacks = CallbackManager(self.metrics)
@@ -156,13 +166,17 @@ class Trainer:
                                  publisher=self.publisher, counters=self.counters, stop=self.stop,
                                  callbacks=self.callbacks, ctx=self.ctx, metrics=self.metrics, display=self.display,
                                  recorder=GameRecorder(cfg.logging, cfg.env, self.run_dir, self.metrics),
-                                 net_time=self.net_time, world=self.world)
+                                 net_time=self.net_time, world=self.world,
+                                 publish_every=cfg.parallel.sync_interval_updates if cfg.parallel.enabled else 0)
 
     def _restore(self, payload: dict[str, Any]) -> None:
         path = self.resumed_from
         self.models.restore(payload, path)
         try:
-            self.collector.load_state_dict(payload["env_state"])
+            if payload["env_state"] is None:  # saved by a parallel run: the games restart (statistical resume)
+                logger.info("the checkpoint holds no env games (parallel run); starting fresh games")
+            else:
+                self.collector.load_state_dict(payload["env_state"])
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckpointError(path, f"env_state cannot be restored: {exc}") from exc
         c = payload["counters"]

@@ -60,6 +60,8 @@ class TrainingLoop:
         self.stop.start()
         self.counters.prev_timesteps = self.counters.timesteps
         self.display.start(self.stop.total_timesteps)
+        if self.publish_every:
+            self.publisher.current()  # actors start from the run's starting version
         self.callbacks.on_training_start(self.ctx)
         while (reason := self.stop.reason(self.counters.timesteps)) is None:
             self.iteration()

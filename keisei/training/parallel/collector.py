@@ -1,0 +1,167 @@
+"""ParallelCollector: the Collector of a parallel run (actor processes, see ParallelManager).
+
+``collect()`` takes finished segments from the workers in arrival order until it holds at least
+``env.num_envs`` env columns of ``training.num_steps`` steps, copies each out of its shared slot at once
+(the slot goes straight back to its worker), and stacks them side by side into one RolloutBuffer: every
+column is one env's own time series, so the learner's negamax GAE over the stacked buffer is exactly GAE per
+worker segment (actors ship raw rewards, dones, behaviour log-probs, values, bootstrap and next values; the
+learner computes GAE). Every transition is tagged with the version of the policy that chose it (one version
+per segment). A segment more than ``parallel.max_policy_lag`` versions older than the live model is dropped
+(counted in ``parallel/dropped_samples``); its games are not recorded either.
+
+Weight sync: ``on_publish`` writes every published snapshot into the shared WeightBoard; actors switch to it
+between segments. ``sync_state()`` is consistent when every worker is running and plays the latest published
+version (no restart and no sync half-done), which is what an evaluation waits for before it pins a snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from keisei.config import KeiseiConfig
+from keisei.rl import Experience, RolloutBuffer
+from keisei.training.collector import Collected, SyncState
+from keisei.training.counters import Counters
+from keisei.training.parallel.manager import Message, ParallelManager, learner_threads
+from keisei.training.parallel.shared import PHASES, RUNNING, SEGMENT_FIELDS
+from keisei.training.timing import Stopwatch
+from keisei.weights import WeightSnapshot
+
+logger = logging.getLogger(__name__)
+
+RECEIVE_POLL_S = 0.2
+
+
+class ParallelCollector:
+    """Collector over ``parallel.num_workers`` actor processes; the Trainer's publisher feeds it weights."""
+
+    def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
+                 net_time: Stopwatch | None = None) -> None:
+        self.config = config
+        self.counters = counters
+        self.device = device
+        self.num_envs = config.env.num_envs
+        self.num_steps = config.training.num_steps
+        self.max_lag = config.parallel.max_policy_lag
+        threads, self.threads_line = learner_threads(config)
+        torch.set_num_threads(threads)  # restored by SessionManager.close
+        logger.info("parallel: %s", self.threads_line)
+        self.manager = ParallelManager(config, model, seed_base=config.training.seed + counters.updates)
+        self.published_version = -1
+        self.dropped_samples = 0
+        self.dropped_segments = 0
+        self.consumed_samples = 0
+        self.worker_sps = [0.0] * self.manager.num_workers
+        self.wait_seconds = 0.0
+        self._outside_since: float | None = None
+        self._outside_seconds = 0.0
+        self._buffers: dict[int, RolloutBuffer] = {}
+
+    # -- Collector -----------------------------------------------------------------------------------------
+    def describe(self) -> str:
+        widths = "+".join(map(str, self.manager.widths))
+        return (f"{self.manager.num_workers} actor processes ({widths} envs), {self.threads_line}; weights every "
+                f"{self.config.parallel.sync_interval_updates} update(s), max policy lag "
+                f"{self.max_lag}")
+
+    def on_publish(self, snapshot: WeightSnapshot) -> None:
+        self.manager.board.write(snapshot.state_dict, snapshot.model_version)
+        self.published_version = snapshot.model_version
+
+    def collect(self) -> Collected:
+        if self.published_version < 0:
+            raise RuntimeError("ParallelCollector.collect: no weights published yet (the loop publishes first)")
+        start = time.monotonic()
+        if self._outside_since is not None:
+            self._outside_seconds += start - self._outside_since
+        self.manager.table.timesteps = self.counters.timesteps
+        taken: list[tuple[Message, dict[str, torch.Tensor]]] = []
+        cols = 0
+        lag_sum = lag_max = 0
+        dropped_before = self.dropped_samples
+        while cols < self.num_envs:
+            self.manager.maintain()
+            for m in self.manager.receive(RECEIVE_POLL_S):
+                if m.seconds > 0:
+                    self.worker_sps[m.worker] = m.steps / m.seconds
+                lag = self.counters.model_version - m.version
+                if lag > self.max_lag:
+                    self.manager.release(m)
+                    self.dropped_samples += m.steps
+                    self.dropped_segments += 1
+                    continue
+                taken.append((m, self._copy_out(m)))
+                cols += self.manager.widths[m.worker]
+                lag_sum += lag * m.steps
+                lag_max = max(lag_max, lag)
+        experience = self._stack(taken)
+        steps = experience.steps
+        self.consumed_samples += steps
+        finished = [g for m, _ in taken for g in m.finished]
+        end = time.monotonic()
+        self.wait_seconds += end - start
+        self._outside_since = end
+        stats = {f"parallel/worker{w}/sps": sps for w, sps in enumerate(self.worker_sps)}
+        total = self.wait_seconds + self._outside_seconds
+        stats.update({
+            "parallel/policy_lag": lag_sum / max(steps, 1), "parallel/policy_lag_max": float(lag_max),
+            "parallel/queue_depth": float(self.manager.slots.ready_count()),
+            "parallel/dropped_samples": float(self.dropped_samples),
+            "parallel/dropped_this_batch": float(self.dropped_samples - dropped_before),
+            "parallel/restarts": float(self.manager.restarts),
+            "parallel/workers_running": float(sum(int(x) == RUNNING for x in self.manager.table.phase)),
+            "parallel/workers": float(self.manager.num_workers),
+            "parallel/actor_sps": float(sum(self.worker_sps)),
+            "parallel/learner_share": self._outside_seconds / total if total > 0 else 0.0,
+        })
+        return Collected(experience, finished, stats)
+
+    def _copy_out(self, m: Message) -> dict[str, torch.Tensor]:
+        """Copy a segment out of its shared slot and give the slot back at once."""
+        src = self.manager.slots.tensors[m.worker]
+        seg = {name: src[name][m.slot].clone() for name in (*SEGMENT_FIELDS, "next_values")}
+        self.manager.release(m)
+        return seg
+
+    def _stack(self, taken: list[tuple[Message, dict[str, torch.Tensor]]]) -> Experience:
+        cols = sum(seg["next_values"].shape[0] for _, seg in taken)
+        buffer = self._buffers.get(cols)
+        if buffer is None:
+            buffer = self._buffers[cols] = RolloutBuffer(self.num_steps, cols, self.device)
+        cat = {name: torch.cat([seg[name] for _, seg in taken], dim=1) for name in SEGMENT_FIELDS}
+        for t in range(self.num_steps):
+            buffer.add(t, cat["obs"][t], cat["masks"][t], cat["actions"][t], cat["logprobs"][t], cat["values"][t],
+                       cat["rewards"][t], cat["terminated"][t], cat["truncated"][t], cat["bootstrap_values"][t])
+        next_values = torch.cat([seg["next_values"] for _, seg in taken]).to(self.device)
+        versions = torch.cat([torch.full((self.num_steps, seg["next_values"].shape[0]), m.version,
+                                         dtype=torch.int64) for m, seg in taken], dim=1)
+        return Experience(buffer, next_values, versions)
+
+    def sync_state(self) -> SyncState:
+        self.manager.maintain()
+        table = self.manager.table
+        versions = tuple(int(v) for v in table.version)
+        for w, phase in enumerate(table.phase):
+            if int(phase) != RUNNING:
+                return SyncState(False, versions, f"worker {w} {PHASES[int(phase)]}")
+        behind = [w for w, v in enumerate(versions) if v != self.published_version]
+        if behind:
+            return SyncState(False, versions, f"weight sync in progress: published v{self.published_version}, "
+                             + ", ".join(f"worker {w} on v{versions[w]}" for w in behind))
+        return SyncState(True, versions)
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """None: games in actor processes are not saved; a resumed parallel run starts fresh games."""
+        return None
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        if state is not None:
+            logger.info("parallel: the checkpoint's env games are not restored; the actors start fresh games")
+
+    def close(self) -> None:
+        self.manager.close()

@@ -1,0 +1,152 @@
+"""The actor process: plays its slice of the self-play envs with a CPU copy of the policy.
+
+Started by ParallelManager with the spawn start method; ``worker_main`` is its entry point. Loop:
+
+1. collect one segment of ``num_steps`` steps into a private RolloutBuffer with the policy version it holds
+   (StepManager: the same per-step code as in-process collection, both sides of every game played by the
+   same network, as RolloutCollector does);
+2. wait for one of its FREE shared slots (taking newer published weights meanwhile), copy the segment in,
+   mark the slot READY and send ``("segment", slot, worker, incarnation, version, steps, seconds, games)`` on
+   its own pipe (finished games are the only Python objects, one per game);
+3. switch to the latest published weights when there are newer ones (only between segments, so a segment
+   is made by one version).
+
+A heartbeat (time.time()) goes into the shared WorkerTable every step of the loop. The worker exits when
+the stop flag is set, when its parent process is gone (``os.getppid()`` changed: the trainer died, even by
+SIGKILL), or on an error (reported on the pipe, then re-raised so the exit code is non-zero). It ignores
+SIGINT: a Ctrl-C in the terminal reaches the whole process group, and the trainer stops its workers itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from keisei.training.parallel.shared import READY, RUNNING, SEGMENT_FIELDS, STOPPED, WeightBoard, WorkerTable
+
+POLL_S = 0.005
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs besides the shared structures (plain values: pickled to the child)."""
+
+    worker: int
+    incarnation: int
+    parent_pid: int
+    num_envs: int
+    seed: int
+    env: dict[str, Any]          # EnvConfig dump with num_envs = this worker's slice
+    model_arch: dict[str, Any]   # ModelConfig dump
+    num_steps: int
+    material_reward_coef: float
+    material_anneal_timesteps: int
+
+
+class _Stop(Exception):
+    """The worker should exit cleanly (stop flag or parent gone)."""
+
+
+class _Actor:
+    def __init__(self, spec: WorkerSpec, board: WeightBoard, slots: dict[str, Tensor], slot_state: Tensor,
+                 table: WorkerTable, conn: Any) -> None:
+        self.spec, self.board, self.slots, self.slot_state, self.table, self.conn = (
+            spec, board, slots, slot_state, table, conn)
+        self.w = spec.worker
+
+    def beat(self) -> None:
+        """Heartbeat; raise _Stop when stopping or orphaned."""
+        self.table.heartbeat[self.w] = time.time()
+        if self.table.stopping or os.getppid() != self.spec.parent_pid:
+            raise _Stop
+
+    def run(self) -> None:
+        from keisei.config import EnvConfig
+        from keisei.models import build_model
+        from keisei.rl import RolloutBuffer
+        from keisei.training.env_manager import EnvManager
+        from keisei.training.session import seed_everything
+        from keisei.training.step_manager import StepManager, material_coef
+        from keisei.training.timing import Stopwatch
+
+        spec = self.spec
+        seed_everything(spec.seed)
+        model = build_model(spec.model_arch).eval().requires_grad_(False)
+        version = -1
+        while version < 0:  # the trainer publishes version 0 (or the resumed version) before it collects
+            self.beat()
+            version = self.board.read_into(model)
+            if version < 0:
+                time.sleep(0.05)
+        self.table.version[self.w] = version
+        envs = EnvManager(EnvConfig.model_validate(spec.env), seed=spec.seed,
+                          track_captures=spec.material_reward_coef > 0)
+        steps = StepManager(model, envs, torch.device("cpu"), "off", Stopwatch())
+        buffer = RolloutBuffer(spec.num_steps, spec.num_envs, "cpu")
+        self.table.phase[self.w] = RUNNING
+        last = time.monotonic()
+        while True:
+            self.beat()
+            coef = material_coef(spec.material_reward_coef, spec.material_anneal_timesteps, self.table.timesteps)
+            seg_version = version
+            rollout = steps.collect(buffer, coef)
+            slot, version = self._wait_for_slot(model, version)
+            self._write(slot, buffer, rollout.next_values)
+            now = time.monotonic()
+            self.conn.send(("segment", slot, self.w, spec.incarnation, seg_version, rollout.steps, now - last,
+                            rollout.finished))
+            last = now
+            version = self._maybe_switch(model, version)
+
+    def _maybe_switch(self, model: torch.nn.Module, version: int) -> int:
+        if self.board.version != version:
+            version = self.board.read_into(model)
+            self.table.version[self.w] = version
+        return version
+
+    def _wait_for_slot(self, model: torch.nn.Module, version: int) -> tuple[int, int]:
+        """A FREE slot of this worker; takes new weights while waiting (the held segment keeps its tag)."""
+        while True:
+            self.beat()
+            free = (self.slot_state[self.w] == 0).nonzero()
+            if len(free):
+                return int(free[0]), version
+            version = self._maybe_switch(model, version)
+            time.sleep(POLL_S)
+
+    def _write(self, slot: int, buffer: Any, next_values: Tensor) -> None:
+        for name in SEGMENT_FIELDS:
+            self.slots[name][slot].copy_(getattr(buffer, name))
+        self.slots["next_values"][slot].copy_(next_values)
+        self.slot_state[self.w, slot] = READY
+
+
+def worker_main(spec: WorkerSpec, board: WeightBoard, slots: dict[str, Tensor], slot_state: Tensor,
+                table: WorkerTable, conn: Any) -> None:
+    """Process entry point (spawn)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    actor = _Actor(spec, board, slots, slot_state, table, conn)
+    try:
+        actor.run()
+    except _Stop:
+        pass
+    except BaseException:  # noqa: BLE001 - reported to the learner, then the process exits non-zero
+        text = traceback.format_exc()
+        try:
+            conn.send(("error", spec.worker, spec.incarnation, text))
+        except (OSError, ValueError):
+            pass
+        print(f"keisei parallel worker {spec.worker}: {text}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    finally:
+        table.phase[spec.worker] = STOPPED
+        conn.close()
