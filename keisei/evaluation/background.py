@@ -230,7 +230,7 @@ class BackgroundEvaluator:
             model = self.weights.build(snapshot, manager.eval_device())  # private: nothing else touches it
             result = await manager.evaluate_current_agent_async(
                 model, opponents=opponents, num_games=num_games,
-                model_version=snapshot.model_version, timestep=snapshot.timestep,
+                model_version=snapshot.model_version, timestep=snapshot.timestep, sha256=snapshot.sha256,
             )
             evaluated = tensors_sha256(model.state_dict())
             elo, ratings = self._record_rating(snapshot, result)
@@ -254,7 +254,8 @@ class BackgroundEvaluator:
         """
         ecfg = self.config.evaluation
         rating, elos = record_agent_rating(
-            self.run_dir / STORE_FILE, result.agent, snapshot.timestep, ecfg.anchor, dict(ecfg.anchor_elo)
+            self.run_dir / STORE_FILE, result.agent, snapshot.timestep, ecfg.anchor, dict(ecfg.anchor_elo),
+            model_version=snapshot.model_version, sha256=snapshot.sha256,
         )
         if rating is None:
             logger.info("evaluation: %s is not connected to the anchor %s; no rating recorded",

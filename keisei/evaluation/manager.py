@@ -53,6 +53,7 @@ class _Agent:
     timestep: int | None
     checkpoint: str | None = None
     sims: int = 0  # > 0: the agent plays with a tree search of this many simulations per move
+    sha256: str | None = None  # hash of the weights played (recorded with results, store rows and ratings)
 
 
 def _seed(base: int, label: str) -> int:
@@ -89,21 +90,23 @@ class EvaluationManager:
         self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
         num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
         timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
+        sha256: str | None = None,
     ) -> EvaluationResult:
         """Evaluate a live model (used read-only in eval mode, its mode restored after) or a snapshot.
 
-        ``model_version``/``timestep`` tag a live model's results (a snapshot carries its own).
+        ``model_version``/``timestep``/``sha256`` tag a live model's results (a snapshot carries its own).
         """
         if isinstance(agent, WeightSnapshot):
             device = self.eval_device()
             model = self.weights.build(agent, device)
-            who = _Agent(model, f"agent@v{agent.model_version}", device, agent.model_version, agent.timestep)
+            who = _Agent(model, f"agent@v{agent.model_version}", device, agent.model_version, agent.timestep,
+                         sha256=agent.sha256)
         elif isinstance(agent, nn.Module):
             model = unwrap_model(agent)
             param = next(model.parameters(), None)
             device = param.device if param is not None else torch.device("cpu")
             name = f"agent@v{model_version}" if model_version is not None else "agent"
-            who = _Agent(model, name, device, model_version, timestep)
+            who = _Agent(model, name, device, model_version, timestep, sha256=sha256)
         else:
             raise TypeError(f"agent must be an nn.Module or a WeightSnapshot, got {type(agent).__name__}")
         return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
@@ -123,18 +126,19 @@ class EvaluationManager:
         loop = asyncio.get_running_loop()
         model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(path), device)
         name = search_player_name(checkpoint_player_name(path), sims)
-        who = _Agent(model, name, device, snap.model_version, snap.timestep, str(path), sims)
+        who = _Agent(model, name, device, snap.model_version, snap.timestep, str(path), sims, snap.sha256)
         return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir, progress)
 
     def evaluate_current_agent(
         self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
         num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
         timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
+        sha256: str | None = None,
     ) -> EvaluationResult:
         """Synchronous twin of ``evaluate_current_agent_async`` (safe inside a running loop and in threads)."""
         return run_sync(lambda: self.evaluate_current_agent_async(
             agent, opponents, num_games, strategy, model_version=model_version, timestep=timestep, sprt=sprt,
-            save_games_dir=save_games_dir,
+            save_games_dir=save_games_dir, sha256=sha256,
         ))
 
     def evaluate_checkpoint(
@@ -249,9 +253,10 @@ class EvaluationManager:
         side_games = [lg.record() for lg in side_live]
         if self.store_path is not None:
             versions = {who.name: who.model_version} if who.model_version is not None else {}
+            hashes = {who.name: who.sha256} if who.sha256 is not None else {}
             await loop.run_in_executor(executor, functools.partial(
                 record_games, self.store_path, games + side_games, timestep=who.timestep,
-                evaluation_id=evaluation_id, versions=versions, seed=self.seed,
+                evaluation_id=evaluation_id, versions=versions, hashes=hashes, seed=self.seed,
             ))
         errors = list(plan.errors) + [
             f"{g.player} vs {g.opponent} (opening {g.opening}, {g.player} {g.agent_color}): {g.error}"
@@ -263,7 +268,7 @@ class EvaluationManager:
             model_version=who.model_version, timestep=who.timestep, checkpoint=who.checkpoint,
             sprt=run_sprt(games, opponents, self.config.evaluation) if sprt else None,
             agent=who.name, strategy=strategy, side_games=side_games, evaluation_id=evaluation_id,
-            seed=self.seed,
+            seed=self.seed, sha256=who.sha256,
         )
 
     def _games_dir(self, who: _Agent, save_games_dir: str | Path | None) -> Path | None:

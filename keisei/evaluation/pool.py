@@ -52,6 +52,7 @@ class PoolEntry:
     model_version: int | None = None
     elo: float | None = None
     file: str | None = None  # checkpoint file, relative to run_dir when inside it
+    sha256: str | None = None  # the member's weights (tensors_sha256), as published at its model_version
 
 
 def agent_player_name(model_version: int) -> str:
@@ -129,6 +130,7 @@ class OpponentPool:
                 seq=self._take_seq(),
                 timesteps=meta.get("timesteps"),
                 model_version=meta.get("model_version"),
+                sha256=meta.get("sha256"),
                 file=self._relative(target),
             )
             self._entries.append(entry)

@@ -19,14 +19,15 @@ def store_result(record: GameRecord) -> str:
 
 def record_games(
     path: Path, games: list[GameRecord], *, timestep: int | None, evaluation_id: str,
-    versions: dict[str, int] | None = None, seed: int | None = None,
+    versions: dict[str, int] | None = None, hashes: dict[str, str] | None = None, seed: int | None = None,
 ) -> int:
     """Store every game (players by name and colour, result, reason, plies, opening, timestep); -> count.
 
-    ``versions`` maps player names to model versions (stored as black_version / white_version); ``seed``
-    (the evaluation's base seed) and a game's error go to the row's extra JSON.
+    ``versions`` maps player names to model versions (stored as black_version / white_version), ``hashes``
+    to weight hashes (stored in the row's extra as black_sha256 / white_sha256); ``seed`` (the evaluation's
+    base seed) and a game's error go to the row's extra JSON too.
     """
-    versions = versions or {}
+    versions, hashes = versions or {}, hashes or {}
     with GameStore(path) as store:
         for g in games:
             black, white = (g.player, g.opponent) if g.agent_color == "black" else (g.opponent, g.player)
@@ -34,9 +35,20 @@ def record_games(
                 black=black, white=white, result=store_result(g), reason=g.reason, plies=g.plies,
                 opening=g.opening, evaluation_id=evaluation_id, black_version=versions.get(black),
                 white_version=versions.get(white), timestep=timestep,
-                extra={k: v for k, v in (("error", g.error), ("seed", seed)) if v is not None},
+                extra=_extra(g, hashes.get(black), hashes.get(white), seed),
             )
     return len(games)
+
+
+def _extra(g: GameRecord, black_sha256: str | None, white_sha256: str | None, seed: int | None) -> dict | None:
+    extra = {"error": g.error} if g.error is not None else {}
+    if seed is not None:
+        extra["seed"] = seed
+    if black_sha256 is not None:
+        extra["black_sha256"] = black_sha256
+    if white_sha256 is not None:
+        extra["white_sha256"] = white_sha256
+    return extra or None
 
 
 def store_ratings(path: Path, anchor: str, fixed: dict[str, float] | None = None) -> dict[str, float]:
@@ -51,7 +63,8 @@ def store_ratings(path: Path, anchor: str, fixed: dict[str, float] | None = None
 
 
 def record_agent_rating(
-    path: Path, agent: str, timestep: int | None, anchor: str, fixed: dict[str, float] | None = None
+    path: Path, agent: str, timestep: int | None, anchor: str, fixed: dict[str, float] | None = None,
+    *, model_version: int | None = None, sha256: str | None = None,
 ) -> tuple[Rating | None, dict[str, float]]:
     """Fit all of the store's games jointly and add ``agent``'s rating at ``timestep`` to its history.
 
@@ -63,5 +76,6 @@ def record_agent_rating(
         rating = table.get(agent)
         if rating is None or not rating.connected or timestep is None:
             return None, table.elos()
-        store.record_rating(agent, timestep, rating.elo, rating.low, rating.high, games=rating.games)
+        store.record_rating(agent, timestep, rating.elo, rating.low, rating.high, games=rating.games,
+                            model_version=model_version, sha256=sha256)
     return rating, table.elos()

@@ -124,6 +124,7 @@ class EvaluationResult:
     side_games: list[GameRecord] = field(default_factory=list)  # tournament games without the agent
     evaluation_id: str | None = None  # the store's evaluation_id of these games
     seed: int | None = None  # the base seed of the players (evaluation.seed, else training.seed)
+    sha256: str | None = None  # hash of the agent's weights (keisei.weights.tensors_sha256), when known
 
     def opponent(self, name: str) -> OpponentSummary:
         """The summary for opponent ``name`` (KeyError naming the known ones otherwise)."""
@@ -136,6 +137,7 @@ class EvaluationResult:
         return {
             "checkpoint": self.checkpoint,
             "model_version": self.model_version,
+            "sha256": self.sha256,
             "timestep": self.timestep,
             "agent": self.agent,
             "strategy": self.strategy,

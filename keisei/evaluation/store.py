@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS ratings (
     elo REAL NOT NULL,
     low REAL,
     high REAL,
-    games INTEGER
+    games INTEGER,
+    model_version INTEGER,
+    sha256 TEXT
 );
 CREATE INDEX IF NOT EXISTS ratings_player ON ratings (player, timestep);
 """
@@ -107,6 +109,8 @@ class RatingPoint:
     high: float | None
     timestamp: float
     games: int | None = None
+    model_version: int | None = None  # the rated weights' version and hash, when recorded
+    sha256: str | None = None
 
 
 class GameStore:
@@ -136,8 +140,8 @@ class GameStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
-                if "games" not in self._rating_columns():  # a store from before ratings.games
-                    self._conn.execute("ALTER TABLE ratings ADD COLUMN games INTEGER")
+                _add_missing_columns(self._conn, "ratings",
+                                     {"games": "INTEGER", "model_version": "INTEGER", "sha256": "TEXT"})
         except (sqlite3.DatabaseError, DurableWriteError) as exc:
             self._conn.close()
             if isinstance(exc, DurableWriteError):
@@ -243,9 +247,10 @@ class GameStore:
 
     def record_rating(
         self, player: str, timestep: int, elo: float, low: float | None = None, high: float | None = None,
-        games: int | None = None,
+        games: int | None = None, *, model_version: int | None = None, sha256: str | None = None,
     ) -> None:
-        """Store a rating snapshot of ``player`` at training ``timestep`` (``games``: its games in the fit)."""
+        """Store a rating snapshot of ``player`` at training ``timestep`` (``games``: its games in the fit; the
+        rated weights' version and hash when known)."""
         self._writable("record_rating")
         if not isinstance(player, str) or not player:
             raise ValueError(f"record_rating: player must be a non-empty string, got {player!r}")
@@ -256,17 +261,19 @@ class GameStore:
             games = _non_negative_int("record_rating", "games", games)
         with self._lock, self._transaction():
             self._conn.execute(
-                "INSERT INTO ratings (timestamp, player, timestep, elo, low, high, games) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), player, step, float(elo), _finite_or_none(low), _finite_or_none(high), games),
+                "INSERT INTO ratings (timestamp, player, timestep, elo, low, high, games, model_version, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), player, step, float(elo), _finite_or_none(low), _finite_or_none(high), games,
+                 None if model_version is None else int(model_version), sha256),
             )
 
     def rating_history(self, player_prefix: str = "") -> list[RatingPoint]:
         """Rating snapshots of players whose name starts with ``player_prefix``, by timestep then time."""
         with self._lock:
-            games = "games" if "games" in self._rating_columns() else "NULL"  # read-only old store
+            have = self._rating_columns()  # a read-only store from an older Keisei may lack some columns
+            optional = ", ".join(c if c in have else "NULL" for c in ("games", "model_version", "sha256"))
             rows = self._conn.execute(
-                f"SELECT player, timestep, elo, low, high, timestamp, {games} FROM ratings "
+                f"SELECT player, timestep, elo, low, high, timestamp, {optional} FROM ratings "
                 "WHERE substr(player, 1, ?) = ? ORDER BY timestep, id",
                 (len(player_prefix), player_prefix),
             ).fetchall()
@@ -335,6 +342,14 @@ def _write_failure(path: Path, exc: sqlite3.Error,
     except (OSError, AttributeError):
         pass
     return kind(path, f"{os.strerror(cause)} ({exc})" if cause else str(exc))
+
+
+def _add_missing_columns(conn: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Bring a store written by an older Keisei up to the current schema (new columns are NULL there)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, sql_type in columns.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
 
 def _finite_or_none(value: float | None) -> float | None:

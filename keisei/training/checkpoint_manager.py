@@ -13,6 +13,7 @@ from keisei.atomic import atomic_write_text
 from keisei.checkpoint import CheckpointError, save_checkpoint
 from keisei.errors import DurableWriteError
 from keisei.training.callbacks import MetricsSink
+from keisei.weights import tensors_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +90,10 @@ class CheckpointManager:
         path = save_checkpoint(self.dir / f"ckpt_{timesteps}.pt", payload)
         atomic_write_text(self.dir / LATEST, path.name + "\n")
         self._prune(keep=path.name)
+        state = payload.get("model_state")
         meta = {"timesteps": timesteps, "model_version": payload.get("model_version"),
-                "model_name": payload.get("model_name"), **payload.get("counters", {})}
+                "model_name": payload.get("model_name"), **payload.get("counters", {}),
+                "sha256": tensors_sha256(state) if state is not None else None}
         for fn in self._listeners:
             try:
                 fn(path, meta)

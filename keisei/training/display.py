@@ -45,6 +45,7 @@ class Progress:
     losses: dict[str, float] = field(default_factory=dict)
     outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw (by rule) / truncated rates
     wall_left: float | None = None  # seconds until training.max_wall_seconds, when set
+    parallel: str = ""  # actor processes: workers, per-worker SPS, policy lag, queue depth, drops, restarts
 
     def eta(self) -> str:
         """Time left: the sooner of the timestep budget at the current speed and the wall-clock limit."""
@@ -62,7 +63,20 @@ class Progress:
             parts.append(f"B/W/D/T {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}/{o['truncated']:.2f}")
         if self.losses:
             parts.append(" ".join(f"{k} {v:.4g}" for k, v in self.losses.items()))
+        if self.parallel:
+            parts.append(self.parallel)
         return " | ".join(parts)
+
+
+def parallel_text(metrics: dict[str, float]) -> str:
+    """``actors 2/2 [812 790 SPS] lag 1.2 queue 1 dropped 0 restarts 0`` from the parallel/ metrics, or ""."""
+    if "parallel/workers" not in metrics:
+        return ""
+    m, n = metrics, int(metrics["parallel/workers"])
+    rates = " ".join(f"{m.get(f'parallel/worker{w}/sps', 0.0):,.0f}" for w in range(n))
+    return (f"actors {int(m['parallel/workers_running'])}/{n} [{rates} SPS] lag {m['parallel/policy_lag']:.1f} "
+            f"queue {int(m['parallel/queue_depth'])} dropped {int(m['parallel/dropped_samples']):,} "
+            f"restarts {int(m['parallel/restarts'])}")
 
 
 class DisplayManager:
@@ -117,6 +131,7 @@ class DisplayManager:
                                  "truncated": metrics.get("games/truncated_rate", 0.0)}
         elif self.progress.outcomes:
             progress.outcomes = self.progress.outcomes
+        progress.parallel = parallel_text(metrics)
         self.progress = progress
         now = time.monotonic()
         if now - self._last_log >= self.cfg.log_every_seconds:
@@ -160,6 +175,8 @@ class DisplayManager:
                                       f"truncated {o['truncated']:.2f}")
         if p.losses:
             table.add_row("losses", "  ".join(f"{k} {v:.4g}" for k, v in p.losses.items()))
+        if p.parallel:
+            table.add_row("actors", p.parallel)
         for key, text in self.status.items():
             table.add_row(key, text)
         bar = ProgressBar(total=max(p.total_timesteps, 1), completed=min(p.timesteps, p.total_timesteps))

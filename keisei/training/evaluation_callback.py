@@ -1,8 +1,11 @@
 """Periodic evaluation during training: frozen snapshots evaluated in the background, results logged later.
 
-Every time the timestep crosses a multiple of ``evaluation.interval_timesteps`` the callback snapshots the
-live model (CPU copy tagged with model version and timestep) and hands it to a BackgroundEvaluator; the
-training loop never waits for games. Finished evaluations are collected on later hooks, on the training
+Every time the timestep crosses a multiple of ``evaluation.interval_timesteps`` the callback pins one
+published snapshot (``WeightPublisher.pin``: every actor plays that version and hash - trivially so in a
+one-process run; in a parallel run it waits up to ``parallel.eval_sync_timeout_s`` for a version boundary,
+else skips with the reason, counted in ``eval/skipped_sync``) and hands it to a BackgroundEvaluator; the
+training loop never waits for games. The result, the store's rows and rating and the TensorBoard entries
+(``eval/model_version``, text ``eval/weights``) carry that version and sha256. Finished evaluations are collected on later hooks, on the training
 thread, and logged under ``eval/...`` at the snapshot's timestep; the last one is shown on the display.
 When ``max_in_flight`` evaluations are running a due evaluation is skipped and counted (``eval/skipped``);
 a failed evaluation is logged with its traceback and counted (``eval/errors``); one that could not write the
@@ -24,6 +27,7 @@ from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
 from keisei.evaluation.opponents import parse_opponent
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
 from keisei.training.callbacks import Callback, CallbackContext, crossed
+from keisei.training.metrics import MetricsManager
 from keisei.weights import ModelWeightManager
 
 logger = logging.getLogger(__name__)
@@ -53,7 +57,9 @@ class EvaluationCallback(Callback):
         self.last: FinishedEvaluation | None = None
         self.agent_elo: float | None = None
         self.skipped = 0
+        self.skipped_sync = 0
         self.errors = 0
+        self.reported: list[tuple[int, str, str | None]] = []  # (model_version, pinned sha256, played sha256)
 
     # -- hooks ---------------------------------------------------------------------------------------------
     def on_training_start(self, ctx: CallbackContext) -> None:
@@ -99,15 +105,24 @@ class EvaluationCallback(Callback):
             self._skip(ctx, "no opponents yet (the pool is empty)")
             return
         snapshot = self._snapshot(ctx)
+        if snapshot is None:
+            return
         if not self.evaluator.submit(snapshot, opponents):
             self._skip(ctx, "busy")
             return
-        logger.info("evaluation of %s started against %s", snapshot.label, ", ".join(opponents))
+        logger.info("evaluation of %s (sha256 %s) started against %s", snapshot.label, snapshot.sha256[:12],
+                    ", ".join(opponents))
 
     def _snapshot(self, ctx: CallbackContext):
-        """The published snapshot of the current version (the Trainer's publisher); a private one otherwise."""
+        """The pinned published snapshot (the Trainer's publisher; None: skipped), a private one otherwise."""
         if ctx.publisher is not None:
-            return ctx.publisher.current()
+            snapshot, reason = ctx.publisher.pin(self.config.parallel.eval_sync_timeout_s)
+            if snapshot is None:
+                self.skipped_sync += 1
+                ctx.metrics.increment("eval/skipped_sync")
+                self._skip(ctx, f"no consistent weights within parallel.eval_sync_timeout_s="
+                                f"{self.config.parallel.eval_sync_timeout_s:g}s ({reason})")
+            return snapshot
         model_cfg = ctx.config.model
         return self.weights.snapshot(
             ctx.model, ctx.model_version, ctx.timesteps, model_cfg.name, model_cfg.model_dump(mode="json")
@@ -158,6 +173,11 @@ class EvaluationCallback(Callback):
         if result is None:
             return
         self.last = finished
+        snap = finished.snapshot
+        self.reported.append((snap.model_version, snap.sha256, finished.evaluated_sha256))
+        ctx.metrics.log_scalar("eval/model_version", snap.model_version, step)
+        if isinstance(ctx.metrics, MetricsManager):
+            ctx.metrics.log_text("eval/weights", f"v{snap.model_version} sha256 {snap.sha256}", step)
         parts = []
         for s in result.opponents:
             tag = f"eval/{metric_name(s.name)}"
@@ -175,4 +195,5 @@ class EvaluationCallback(Callback):
             self.agent_elo = finished.agent_elo
             ctx.metrics.log_scalar("eval/agent_elo", finished.agent_elo, step)
         rating = "" if finished.agent_elo is None else f" | Elo {finished.agent_elo:+.0f}"
-        ctx.display.set_status("eval", f"t={step}: " + (", ".join(parts) or "no games") + rating)
+        ctx.display.set_status("eval", f"t={step}: " + (", ".join(parts) or "no games") + rating
+                               + f" | v{snap.model_version} {snap.sha256[:8]}")

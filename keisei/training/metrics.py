@@ -47,6 +47,11 @@ class MetricsManager:
         if self._wandb is not None:
             self._wandb.log({tag: value, "global_step": int(step)})
 
+    def log_text(self, tag: str, text: str, step: int) -> None:
+        """A text entry in TensorBoard (e.g. the weight hash an evaluation played)."""
+        if self._writer is not None:
+            self._writer.add_text(tag, text, int(step))
+
     def log_dict(self, values: dict[str, float], step: int) -> None:
         for tag, value in values.items():
             self.log_scalar(tag, value, step)

@@ -1,7 +1,8 @@
 """ParallelCollector: the Collector of a parallel run (actor processes, see ParallelManager).
 
 ``collect()`` takes finished segments from the workers in arrival order until it holds at least
-``env.num_envs`` env columns of ``training.num_steps`` steps, copies each out of its shared slot at once
+``env.num_envs`` env columns of ``training.num_steps`` steps (exactly that many when the envs split evenly;
+segments that arrive beyond that wait for the next batch), copies each out of its shared slot at once
 (the slot goes straight back to its worker), and stacks them side by side into one RolloutBuffer: every
 column is one env's own time series, so the learner's negamax GAE over the stacked buffer is exactly GAE per
 worker segment (actors ship raw rewards, dones, behaviour log-probs, values, bootstrap and next values; the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import torch
@@ -61,6 +63,7 @@ class ParallelCollector:
         self._outside_since: float | None = None
         self._outside_seconds = 0.0
         self._buffers: dict[int, RolloutBuffer] = {}
+        self._pending: deque[Message] = deque()  # received, not yet consumed (their slots stay READY)
 
     # -- Collector -----------------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -86,9 +89,15 @@ class ParallelCollector:
         dropped_before = self.dropped_samples
         while cols < self.num_envs:
             self.manager.maintain()
-            for m in self.manager.receive(RECEIVE_POLL_S):
-                if m.seconds > 0:
-                    self.worker_sps[m.worker] = m.steps / m.seconds
+            if not self._pending:
+                for m in self.manager.receive(RECEIVE_POLL_S):
+                    if m.seconds > 0:
+                        self.worker_sps[m.worker] = m.steps / m.seconds
+                    self._pending.append(m)
+            while self._pending and cols < self.num_envs:
+                m = self._pending.popleft()
+                if m.incarnation != int(self.manager.table.incarnation[m.worker]):
+                    continue  # its worker was restarted meanwhile: the slot was freed and may hold new data
                 lag = self.counters.model_version - m.version
                 if lag > self.max_lag:
                     self.manager.release(m)
