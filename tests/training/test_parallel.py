@@ -256,3 +256,80 @@ def test_parallel_resume_continues_weights_optimizer_and_counters(tmp_path):
     # a parallel checkpoint also resumes in one process (fresh games)
     single = Trainer(tiny_config(f"training.total_timesteps={5 * ROLLOUT}"), run_dir=tmp_path, resume="latest")
     assert single.run().updates == 5
+
+
+# -- signals to a `keisei train` subprocess ----------------------------------------------------------------
+def _descendants(pid: int) -> set[int]:
+    """Live (non-zombie) descendants of ``pid``, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if _state(pid) not in ("gone", "Z")}
+
+
+def _start_train(tmp_path):
+    import subprocess
+    import sys
+
+    from training_helpers import TINY, cli_env
+
+    args = [sys.executable, "-m", "keisei.cli", "train", "--preset", "tiny", "--run-dir", str(tmp_path / "run")]
+    for item in [*TINY, *PARALLEL, "training.total_timesteps=100000000"]:
+        args += ["--set", item]
+    out = open(tmp_path / "stdout.txt", "w")  # noqa: SIM115 - the child writes it; closed by the caller
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=cli_env(), text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:  # the workers run and the loop is past its first update
+        text = (tmp_path / "stdout.txt").read_text()
+        if "updates 1" in text and len(_descendants(proc.pid)) >= 2:
+            return proc, out
+        assert proc.poll() is None, text
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("keisei train did not get going: " + (tmp_path / "stdout.txt").read_text())
+
+
+def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _alive(pids)
+
+
+@pytest.mark.slow
+def test_sigint_stops_the_workers_saves_a_checkpoint_and_leaves_no_child_process(tmp_path):
+    proc, out = _start_train(tmp_path)
+    children = _descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    rc = proc.wait(timeout=120)
+    out.close()
+    text = (tmp_path / "stdout.txt").read_text()
+    assert rc == 0, text
+    assert "SIGINT received" in text and "parallel:      2 actor processes" in text
+    assert list((tmp_path / "run" / "checkpoints").glob("ckpt_*.pt"))
+    assert not _wait_gone(children, 10)
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_trainer_is_sigkilled(tmp_path):
+    proc, out = _start_train(tmp_path)
+    children = _descendants(proc.pid)
+    proc.kill()
+    proc.wait(timeout=30)
+    out.close()
+    assert not _wait_gone(children, 20), "workers outlived their trainer"
