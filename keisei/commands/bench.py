@@ -1,4 +1,4 @@
-"""`keisei bench env|learn|search|train`: benchmarks (figures for the README; never asserted in tests)."""
+"""`keisei bench env|learn|search|train|parallel`: benchmarks (figures for the README; never asserted in tests)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def register(sub):
 
     __import__("keisei.search.bench", fromlist=["register"]).register(bsub)  # `keisei bench search`
     __import__("keisei.training.bench_train", fromlist=["register"]).register(bsub)  # `keisei bench train`
+    __import__("keisei.training.parallel.bench", fromlist=["register"]).register(bsub)  # `keisei bench parallel`
 
 
 def _bench_env(args) -> int:
