@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +58,11 @@ class StepManager:
             _, value = self.model(self._tensor(obs))
             return value.float()
 
-    def collect(self, buffer: RolloutBuffer, material_coef: float = 0.0) -> Rollout:
+    def collect(self, buffer: RolloutBuffer, material_coef: float = 0.0,
+                on_step: Callable[[], None] | None = None) -> Rollout:
         """Fill every step of `buffer` from the current env state; returns finished games and next values.
+
+        `on_step()` (optional) is called before every step (an actor process's heartbeat).
 
         `material_coef` > 0 adds `coef * value of the captured piece` to the mover's reward (zero-sum shaping,
         so the negamax returns stay consistent); 0 leaves the pure win/loss reward.
@@ -69,6 +73,8 @@ class StepManager:
         finished: list[FinishedGame] = []
         with torch.inference_mode():
             for step in range(buffer.num_steps):
+                if on_step is not None:
+                    on_step()
                 # the env overwrites its obs/mask arrays in place on step(): copy them into the buffer first
                 obs_t, mask_t = buffer.obs[step], buffer.masks[step]
                 obs_t.copy_(torch.from_numpy(envs.obs))

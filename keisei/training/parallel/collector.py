@@ -53,7 +53,7 @@ class ParallelCollector:
         threads, self.threads_line = learner_threads(config)
         torch.set_num_threads(threads)  # restored by SessionManager.close
         logger.info("parallel: %s", self.threads_line)
-        self.manager = ParallelManager(config, model, seed_base=config.training.seed + counters.updates)
+        self.manager = ParallelManager(config, model)
         self.published_version = -1
         self.dropped_samples = 0
         self.dropped_segments = 0
@@ -75,6 +75,8 @@ class ParallelCollector:
     def on_publish(self, snapshot: WeightSnapshot) -> None:
         self.manager.board.write(snapshot.state_dict, snapshot.model_version)
         self.published_version = snapshot.model_version
+        if not self.manager.started:  # the first publish: counters are final (after a resume too)
+            self.manager.start(seed_base=self.config.training.seed + 1_000_003 * self.counters.updates)
 
     def collect(self) -> Collected:
         if self.published_version < 0:

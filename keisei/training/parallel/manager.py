@@ -1,6 +1,6 @@
 """ParallelManager: the actor processes of a parallel run, their shared memory, health checks and restarts.
 
-One process per worker (torch.multiprocessing, spawn), each with its slice of ``env.num_envs`` (split as
+One process per worker (torch.multiprocessing, spawn; started by ``start()``), each with its slice of ``env.num_envs`` (split as
 evenly as possible), its own seed, one torch thread, and its own one-way pipe to the learner (a worker killed
 in the middle of a send can only break its own pipe, never a lock other workers need). ``maintain()`` (called
 by the collector on the training thread) restarts a worker that exited or was killed (e.g. SIGKILL), that did
@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from keisei.config import KeiseiConfig
+from keisei.errors import KeiseiError
 from keisei.models import unwrap_model
 from keisei.training.parallel.shared import (
     FREE,
@@ -43,8 +44,8 @@ MAX_FAILED_STARTS = 3   # consecutive deaths before RUNNING: a broken setup, not
 JOIN_TIMEOUT_S = 10.0
 
 
-class ParallelError(RuntimeError):
-    """The actors cannot run (e.g. every restart of a worker dies before it starts)."""
+class ParallelError(KeiseiError):
+    """The actors cannot run (a worker died MAX_FAILED_STARTS times in a row before it started)."""
 
 
 def split_envs(num_envs: int, num_workers: int) -> list[int]:
@@ -112,7 +113,15 @@ class ParallelManager:
         self.restart_log: list[tuple[int, str]] = []  # (worker, reason)
         self.errors: dict[int, str] = {}  # the last traceback each worker reported
         self._closed = False
-        for w in range(p.num_workers):
+        self.started = False
+
+    def start(self, seed_base: int | None = None) -> None:
+        """Spawn every worker (the collector does this at the first publish, after a resume restored the
+        counters: a resumed run seeds its workers differently from the run it continues)."""
+        if seed_base is not None:
+            self.seed_base = seed_base
+        self.started = True
+        for w in range(self.num_workers):
             self._start(w)
 
     # -- processes -----------------------------------------------------------------------------------------
@@ -173,6 +182,8 @@ class ParallelManager:
 
     def maintain(self) -> None:
         """Restart workers that died, never started, or stopped sending heartbeats."""
+        if not self.started or self._closed:
+            return
         p = self.config.parallel
         now_mono, now = time.monotonic(), time.time()
         for w, proc in enumerate(self.procs):
@@ -221,6 +232,8 @@ class ParallelManager:
             return
         self._closed = True
         self.table.request_stop()
+        if not self.started:
+            return
         deadline = time.monotonic() + JOIN_TIMEOUT_S
         for proc in self.procs:
             if proc is not None:

@@ -11,7 +11,7 @@ Started by ParallelManager with the spawn start method; ``worker_main`` is its e
 3. switch to the latest published weights when there are newer ones (only between segments, so a segment
    is made by one version).
 
-A heartbeat (time.time()) goes into the shared WorkerTable every step of the loop. The worker exits when
+A heartbeat (time.time()) goes into the shared WorkerTable before every env step and while it waits. The worker exits when
 the stop flag is set, when its parent process is gone (``os.getppid()`` changed: the trainer died, even by
 SIGKILL), or on an error (reported on the pipe, then re-raised so the exit code is non-zero). It ignores
 SIGINT: a Ctrl-C in the terminal reaches the whole process group, and the trainer stops its workers itself.
@@ -97,7 +97,7 @@ class _Actor:
             self.beat()
             coef = material_coef(spec.material_reward_coef, spec.material_anneal_timesteps, self.table.timesteps)
             seg_version = version
-            rollout = steps.collect(buffer, coef)
+            rollout = steps.collect(buffer, coef, on_step=self.beat)
             slot, version = self._wait_for_slot(model, version)
             self._write(slot, buffer, rollout.next_values)
             now = time.monotonic()
