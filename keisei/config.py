@@ -130,6 +130,9 @@ class ParallelConfig(_Section):
     learner_threads: int = Field(
         0, ge=0, le=1024, description="torch threads of the learner; 0 = cores left by the workers (>= 1)"
     )
+    worker_device: Literal["cpu", "cuda"] = Field(
+        "cpu", description="where actors run their policy copy; cuda: worker w on GPU w mod device count"
+    )
     dist_backend: Literal["auto", "gloo", "nccl"] = Field(
         "auto", description="torchrun process group: auto = nccl on CUDA, gloo on CPU"
     )

@@ -53,6 +53,13 @@ def test_bad_parallel_fields_are_named(field):
         tiny_config(field)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")
+def test_cuda_workers_without_cuda_are_rejected_naming_the_field(tiny_cfg):
+    cfg = tiny_config(*PARALLEL, "parallel.worker_device=cuda")
+    with pytest.raises(ConfigError, match=r"parallel\.worker_device: cuda was requested"):
+        ParallelCollector(cfg, build_model(cfg.model), torch.device("cpu"), Counters())
+
+
 def test_envs_are_split_evenly_and_threads_never_oversubscribe_silently():
     assert split_envs(7, 3) == [3, 2, 2] and split_envs(4, 4) == [1, 1, 1, 1]
     threads, line = learner_threads(tiny_config("parallel.num_workers=2"), cores=8)

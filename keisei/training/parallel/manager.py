@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from keisei.config import KeiseiConfig
+from keisei.config import ConfigError, KeiseiConfig
 from keisei.errors import KeiseiError
 from keisei.models import unwrap_model
 from keisei.training.parallel.shared import (
@@ -96,6 +96,8 @@ class ParallelManager:
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, seed_base: int | None = None) -> None:
         p, t = config.parallel, config.training
+        if p.worker_device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("parallel.worker_device: cuda was requested but CUDA is not available")
         self.config = config
         self.num_workers = p.num_workers
         self.widths = split_envs(config.env.num_envs, p.num_workers)
@@ -130,7 +132,10 @@ class ParallelManager:
         env = cfg.env.model_dump(mode="json")
         env["num_envs"] = self.widths[w]
         seed = (self.seed_base * 1_000_003 + w * 7919 + incarnation * 104_729) % (2**31)
-        return WorkerSpec(worker=w, incarnation=incarnation, parent_pid=os.getpid(), num_envs=self.widths[w],
+        device = "cpu"
+        if cfg.parallel.worker_device == "cuda":
+            device = f"cuda:{w % torch.cuda.device_count()}"
+        return WorkerSpec(device=device, amp=t.amp,worker=w, incarnation=incarnation, parent_pid=os.getpid(), num_envs=self.widths[w],
                           seed=seed, env=env, model_arch=cfg.model.model_dump(mode="json"), num_steps=t.num_steps,
                           material_reward_coef=t.material_reward_coef,
                           material_anneal_timesteps=t.material_anneal_timesteps)

@@ -49,6 +49,8 @@ class WorkerSpec:
     num_steps: int
     material_reward_coef: float
     material_anneal_timesteps: int
+    device: str = "cpu"          # "cpu" or "cuda:K"
+    amp: str = "off"             # training.amp (used on CUDA only)
 
 
 class _Stop(Exception):
@@ -79,7 +81,8 @@ class _Actor:
 
         spec = self.spec
         seed_everything(spec.seed)
-        model = build_model(spec.model_arch).eval().requires_grad_(False)
+        device = torch.device(spec.device)
+        model = build_model(spec.model_arch).to(device).eval().requires_grad_(False)
         version = -1
         while version < 0:  # the trainer publishes version 0 (or the resumed version) before it collects
             self.beat()
@@ -89,8 +92,8 @@ class _Actor:
         self.table.version[self.w] = version
         envs = EnvManager(EnvConfig.model_validate(spec.env), seed=spec.seed,
                           track_captures=spec.material_reward_coef > 0)
-        steps = StepManager(model, envs, torch.device("cpu"), "off", Stopwatch())
-        buffer = RolloutBuffer(spec.num_steps, spec.num_envs, "cpu")
+        steps = StepManager(model, envs, device, spec.amp, Stopwatch())
+        buffer = RolloutBuffer(spec.num_steps, spec.num_envs, device)  # copied into the CPU slot when done
         self.table.phase[self.w] = RUNNING
         last = time.monotonic()
         while True:
