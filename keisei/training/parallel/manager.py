@@ -197,8 +197,17 @@ class ParallelManager:
                 self.restart(w, f"exited (exit code {proc.exitcode})")
             elif phase == STARTING and now_mono - self.started_at[w] > p.start_timeout_s:
                 self.restart(w, f"did not start within parallel.start_timeout_s={p.start_timeout_s:g}s")
-            elif phase == RUNNING and now - float(self.table.heartbeat[w]) > p.heartbeat_timeout_s:
+            elif phase == RUNNING and now - float(self.table.heartbeat[w]) > p.heartbeat_timeout_s \
+                    and not self._waiting_for_us(w):
                 self.restart(w, f"sent no heartbeat for parallel.heartbeat_timeout_s={p.heartbeat_timeout_s:g}s")
+
+    def _waiting_for_us(self, w: int) -> bool:
+        """Unread data on its pipe: the worker may be blocked sending to a learner that was busy, not hung."""
+        conn = self.conns[w]
+        try:
+            return conn is not None and conn.poll(0)
+        except (EOFError, OSError):
+            return False
 
     # -- messages ------------------------------------------------------------------------------------------
     def receive(self, timeout: float) -> list[Message]:

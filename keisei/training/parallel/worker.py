@@ -14,7 +14,9 @@ Started by ParallelManager with the spawn start method; ``worker_main`` is its e
 A heartbeat (time.time()) goes into the shared WorkerTable before every env step and while it waits. The worker exits when
 the stop flag is set, when its parent process is gone (``os.getppid()`` changed: the trainer died, even by
 SIGKILL), or on an error (reported on the pipe, then re-raised so the exit code is non-zero). It ignores
-SIGINT: a Ctrl-C in the terminal reaches the whole process group, and the trainer stops its workers itself.
+SIGINT and SIGTERM: a Ctrl-C in the terminal (or a service manager's SIGTERM) reaches the whole process group,
+and the trainer, which handles them, finishes its update, saves a checkpoint and stops its workers itself
+(killed workers would only be restarted meanwhile). SIGKILL still ends a worker.
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ def worker_main(spec: WorkerSpec, board: WeightBoard, slots: dict[str, Tensor], 
                 table: WorkerTable, conn: Any) -> None:
     """Process entry point (spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
     actor = _Actor(spec, board, slots, slot_state, table, conn)
     try:
