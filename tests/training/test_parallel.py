@@ -299,7 +299,8 @@ def _start_train(tmp_path):
     for item in [*TINY, *PARALLEL, "training.total_timesteps=100000000"]:
         args += ["--set", item]
     out = open(tmp_path / "stdout.txt", "w")  # noqa: SIM115 - the child writes it; closed by the caller
-    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=cli_env(), text=True)
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=cli_env(), text=True,
+                            start_new_session=True)  # its own process group, as a shell job has
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:  # the workers run and the loop is past its first update
         text = (tmp_path / "stdout.txt").read_text()
@@ -319,15 +320,16 @@ def _wait_gone(pids: set[int], seconds: float) -> set[int]:
 
 
 @pytest.mark.slow
-def test_sigint_stops_the_workers_saves_a_checkpoint_and_leaves_no_child_process(tmp_path):
+def test_sigint_to_the_process_group_stops_the_workers_saves_a_checkpoint_and_leaves_no_child(tmp_path):
     proc, out = _start_train(tmp_path)
     children = _descendants(proc.pid)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the trainer and its workers all get it
     rc = proc.wait(timeout=120)
     out.close()
     text = (tmp_path / "stdout.txt").read_text()
     assert rc == 0, text
     assert "SIGINT received" in text and "parallel:      2 actor processes" in text
+    assert "restarting it" not in text  # the workers ignored the Ctrl-C; the trainer stopped them
     assert list((tmp_path / "run" / "checkpoints").glob("ckpt_*.pt"))
     assert not _wait_gone(children, 10)
 
