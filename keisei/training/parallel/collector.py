@@ -59,6 +59,8 @@ class ParallelCollector:
         self.dropped_segments = 0
         self.consumed_samples = 0
         self.worker_sps = [0.0] * self.manager.num_workers
+        self.worker_lag = [0.0] * self.manager.num_workers      # lag of its latest consumed segment
+        self.worker_dropped = [0] * self.manager.num_workers    # samples dropped as too old (cumulative)
         self.wait_seconds = 0.0
         self._outside_since: float | None = None
         self._outside_seconds = 0.0
@@ -103,10 +105,12 @@ class ParallelCollector:
                 lag = self.counters.model_version - m.version
                 if lag > self.max_lag:
                     self.manager.release(m)
+                    self.worker_dropped[m.worker] += m.steps
                     self.dropped_samples += m.steps
                     self.dropped_segments += 1
                     continue
                 taken.append((m, self._copy_out(m)))
+                self.worker_lag[m.worker] = float(lag)
                 cols += self.manager.widths[m.worker]
                 lag_sum += lag * m.steps
                 lag_max = max(lag_max, lag)
@@ -117,7 +121,11 @@ class ParallelCollector:
         end = time.monotonic()
         self.wait_seconds += end - start
         self._outside_since = end
-        stats = {f"parallel/worker{w}/sps": sps for w, sps in enumerate(self.worker_sps)}
+        stats: dict[str, float] = {}
+        for w in range(self.manager.num_workers):
+            stats[f"parallel/worker{w}/sps"] = self.worker_sps[w]
+            stats[f"parallel/worker{w}/policy_lag"] = self.worker_lag[w]
+            stats[f"parallel/worker{w}/dropped_samples"] = float(self.worker_dropped[w])
         total = self.wait_seconds + self._outside_seconds
         stats.update({
             "parallel/policy_lag": lag_sum / max(steps, 1), "parallel/policy_lag_max": float(lag_max),
