@@ -70,6 +70,16 @@ def test_envs_are_split_evenly_and_threads_never_oversubscribe_silently():
     assert threads == 1 and "oversubscribed" in line
 
 
+def test_slots_that_do_not_fit_in_shared_memory_are_refused_naming_the_fields(tmp_path):
+    from keisei.training.parallel.manager import _check_shared_memory, segment_bytes
+    from keisei.training.parallel.shared import SegmentSlots
+
+    assert SegmentSlots([3, 2], 2, 8).nbytes == segment_bytes(5, 2, 8)
+    with pytest.raises(ConfigError, match=r"lower parallel\.slots_per_worker, training\.num_steps or env\.num_envs"):
+        _check_shared_memory(2**62, where=str(tmp_path))
+    _check_shared_memory(segment_bytes(5, 2, 8), where=str(tmp_path))
+
+
 def test_weight_board_hands_over_whole_versions(tiny_cfg):
     src, dst = build_model(tiny_cfg), build_model(tiny_cfg)
     board = WeightBoard(src.state_dict())

@@ -14,7 +14,9 @@ games with a new seed. ``close()`` sets the stop flag, joins the workers and kil
 from __future__ import annotations
 
 import logging
+import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -26,6 +28,7 @@ from torch import nn
 from keisei.config import ConfigError, KeiseiConfig
 from keisei.errors import KeiseiError
 from keisei.models import unwrap_model
+from keisei.models.constants import NUM_ACTIONS, OBS_SHAPE
 from keisei.training.parallel.shared import (
     FREE,
     PHASES,
@@ -40,6 +43,7 @@ from keisei.weights import strip_wrapper_prefixes
 
 logger = logging.getLogger(__name__)
 
+OBS_NUMEL = math.prod(OBS_SHAPE)
 MAX_FAILED_STARTS = 3   # consecutive deaths before RUNNING: a broken setup, not a fault to ride out
 JOIN_TIMEOUT_S = 10.0
 
@@ -78,6 +82,24 @@ def learner_threads(config: KeiseiConfig, cores: int | None = None) -> tuple[int
     return threads, line
 
 
+def segment_bytes(num_envs: int, slots_per_worker: int, num_steps: int) -> int:
+    """Shared memory the segment slots take (all workers together)."""
+    per_env_step = OBS_NUMEL * 1 + NUM_ACTIONS * 1 + 8 + 4 * 4 + 2 * 1  # obs u8, mask, action, 4 floats, 2 flags
+    return slots_per_worker * (num_steps * num_envs * per_env_step + num_envs * 4)
+
+
+def _check_shared_memory(needed: int, where: str = "/dev/shm") -> None:
+    """Fail with the fields to change when the shared-memory file system cannot hold the slots (writing past
+    its size would kill the workers with SIGBUS instead)."""
+    if not os.path.isdir(where):
+        return
+    free = shutil.disk_usage(where).free
+    if needed > free:
+        raise ConfigError(f"parallel: the segment slots need {needed / 2**20:,.0f} MiB of shared memory but {where} "
+                          f"has {free / 2**20:,.0f} MiB free; lower parallel.slots_per_worker, training.num_steps or "
+                          "env.num_envs (or enlarge /dev/shm, e.g. docker --shm-size)")
+
+
 @dataclass
 class Message:
     """A finished segment announced by a worker."""
@@ -102,6 +124,7 @@ class ParallelManager:
         self.num_workers = p.num_workers
         self.widths = split_envs(config.env.num_envs, p.num_workers)
         state = strip_wrapper_prefixes(unwrap_model(model).state_dict())
+        _check_shared_memory(segment_bytes(config.env.num_envs, p.slots_per_worker, t.num_steps))
         self.board = WeightBoard(state)
         self.slots = SegmentSlots(self.widths, p.slots_per_worker, t.num_steps)
         self.table = WorkerTable(p.num_workers)

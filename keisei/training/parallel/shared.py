@@ -5,7 +5,7 @@
   index; an actor copies the latest buffer into its model and re-checks the buffer's sequence number, retrying
   when a write overlapped its copy. So an actor only ever plays whole published versions.
 * :class:`SegmentSlots`: per worker, ``slots_per_worker`` preallocated segments of T steps x n_w envs
-  (obs, masks, actions, behaviour logprobs, values, rewards, terminated, truncated, bootstrap values, next
+  (obs as uint8 - the dlshogi planes are 0/1, the worker checks that they are -, masks, actions, behaviour logprobs, values, rewards, terminated, truncated, bootstrap values, next
   values) and a state per slot (FREE / READY). A worker writes a finished segment into one of its FREE slots,
   marks it READY and sends (slot, worker, incarnation, version) on its own pipe; the learner copies it out and
   marks it FREE again.
@@ -31,6 +31,7 @@ FREE, READY = 0, 1
 STARTING, RUNNING, STOPPED = 0, 1, 2
 PHASES = {STARTING: "starting", RUNNING: "running", STOPPED: "stopped"}
 
+OBS_DTYPE = torch.uint8  # observation planes are binary: 4x less shared memory than float32
 SEGMENT_FIELDS = ("obs", "masks", "actions", "logprobs", "values", "rewards", "terminated", "truncated",
                   "bootstrap_values")
 
@@ -121,7 +122,7 @@ class SegmentSlots:
             return torch.zeros(shape, dtype=dtype).share_memory_()
 
         return {
-            "obs": shared(k, t, n, *OBS_SHAPE), "masks": shared(k, t, n, NUM_ACTIONS, dtype=torch.bool),
+            "obs": shared(k, t, n, *OBS_SHAPE, dtype=OBS_DTYPE), "masks": shared(k, t, n, NUM_ACTIONS, dtype=torch.bool),
             "actions": shared(k, t, n, dtype=torch.int64), "logprobs": shared(k, t, n), "values": shared(k, t, n),
             "rewards": shared(k, t, n), "terminated": shared(k, t, n, dtype=torch.bool),
             "truncated": shared(k, t, n, dtype=torch.bool), "bootstrap_values": shared(k, t, n),

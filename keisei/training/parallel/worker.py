@@ -130,6 +130,8 @@ class _Actor:
     def _write(self, slot: int, buffer: Any, next_values: Tensor) -> None:
         for name in SEGMENT_FIELDS:
             self.slots[name][slot].copy_(getattr(buffer, name))
+        if not torch.equal(self.slots["obs"][slot].to(buffer.obs.device, torch.float32), buffer.obs):
+            raise ValueError("parallel: observation planes are not 0/1; they cannot travel as uint8")
         self.slots["next_values"][slot].copy_(next_values)
         self.slot_state[self.w, slot] = READY
 
