@@ -352,3 +352,21 @@ def test_workers_exit_when_the_trainer_is_sigkilled(tmp_path):
     proc.wait(timeout=30)
     out.close()
     assert not _wait_gone(children, 20), "workers outlived their trainer"
+
+
+@pytest.mark.slow
+def test_a_worker_that_keeps_dying_before_it_starts_stops_the_run_with_one_line(tiny_cfg):
+    from keisei.training.parallel import ParallelError, ParallelManager
+
+    cfg = tiny_config(*PARALLEL)
+    manager = ParallelManager(cfg, build_model(cfg.model))
+    try:
+        manager.start()
+        manager.restart(0, "killed while starting")  # dies in STARTING: 1st and 2nd failed start are retried
+        manager.restart(0, "killed while starting")
+        with pytest.raises(ParallelError, match=r"parallel: worker 0 died 3 times before starting"):
+            manager.restart(0, "killed while starting")
+        assert manager.restarts == 2
+    finally:
+        manager.close()
+    assert not _alive(set(manager.pids()))
