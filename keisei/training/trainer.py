@@ -41,6 +41,7 @@ from keisei.training.resume import find_resume_run_dir
 from keisei.training.rollout_collector import RolloutCollector
 from keisei.training.session import SessionManager, seed_everything
 from keisei.training.stop import StopControl
+from keisei.training.threads import effective_thread_settings
 from keisei.training.timing import Stopwatch
 from keisei.training.training_loop import TrainingLoop
 from keisei.weights import ModelWeightManager, tensors_sha256
@@ -152,6 +153,8 @@ class Trainer:
                                                           self.net_time, env_seed=self.world.rank_seed(t.seed))
         self.publisher.add_listener(self.collector.on_publish)
         self.publisher.sync_source = self.collector.sync_state
+        if cfg.parallel.enabled:  # the collector set the learner's threads to what the workers leave
+            self.session.threads = effective_thread_settings()
         self.stop = (AgreedStop(self.world, t.total_timesteps, t.max_wall_seconds) if self.world.is_distributed
                      else StopControl(t.total_timesteps, t.max_wall_seconds))
         self.callbacks = CallbackManager(self.metrics)

@@ -39,6 +39,7 @@ from keisei.training.parallel.shared import (
     WorkerTable,
 )
 from keisei.training.parallel.worker import WorkerSpec, worker_main
+from keisei.training.threads import available_cores, resolve_torch_threads
 from keisei.weights import strip_wrapper_prefixes
 
 logger = logging.getLogger(__name__)
@@ -58,19 +59,12 @@ def split_envs(num_envs: int, num_workers: int) -> list[int]:
     return [base + (w < extra) for w in range(num_workers)]
 
 
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def learner_threads(config: KeiseiConfig, cores: int | None = None) -> tuple[int, str]:
     """Torch threads for the learner and a line saying how the cores are shared."""
     p, t = config.parallel, config.training
     cores = cores or available_cores()
     left = max(1, cores - p.num_workers)
-    asked = p.learner_threads or t.torch_threads
+    asked = p.learner_threads or resolve_torch_threads(t.torch_threads, cores)
     threads = min(asked, left) if asked else left
     note = ""
     if asked and threads < asked:

@@ -142,6 +142,7 @@ def worker_main(spec: WorkerSpec, board: WeightBoard, slots: dict[str, Tensor], 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)  # before any inter-op work; OMP_WAIT_POLICY is inherited from the trainer
     actor = _Actor(spec, board, slots, slot_state, table, conn)
     try:
         actor.run()
