@@ -43,8 +43,9 @@ class ParallelCollector:
     """Collector over ``parallel.num_workers`` actor processes; the Trainer's publisher feeds it weights."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
-                 net_time: Stopwatch | None = None) -> None:
+                 net_time: Stopwatch | None = None, env_seed: int | None = None) -> None:
         self.config = config
+        self.env_seed = config.training.seed if env_seed is None else env_seed  # a torchrun rank's own seed
         self.counters = counters
         self.device = device
         self.num_envs = config.env.num_envs
@@ -78,7 +79,7 @@ class ParallelCollector:
         self.manager.board.write(snapshot.state_dict, snapshot.model_version)
         self.published_version = snapshot.model_version
         if not self.manager.started:  # the first publish: counters are final (after a resume too)
-            self.manager.start(seed_base=self.config.training.seed + 1_000_003 * self.counters.updates)
+            self.manager.start(seed_base=self.env_seed + 1_000_003 * self.counters.updates)
 
     def collect(self) -> Collected:
         if self.published_version < 0:
