@@ -201,6 +201,10 @@ class SearchSettings(_Section):
     value_scale: float = Field(0.1, gt=0.0, le=10.0, description="Gumbel: sigma(Q) scale")
     maxvisit_init: float = Field(50.0, ge=0.0, description="Gumbel: sigma(Q) visit offset")
     mate_depth: Literal[0, 1, 3] = Field(3, description="mate-in-N check at new nodes and the root; 0 = off")
+    draw_value: float = Field(
+        0.0, ge=-1.0, le=1.0,
+        description="a draw (repetition, ply limit) for the searching side; < 0 (contempt) makes it avoid draws",
+    )
     max_nodes: int = Field(200_000, ge=1024, le=50_000_000, description="node rows per tree")
 
 

@@ -61,7 +61,8 @@ class SearchPolicy:
             algorithm=settings.algorithm, simulations=simulations, batch_size=settings.batch_size,
             c_puct=settings.c_puct, fpu_reduction=settings.fpu_reduction,
             gumbel_considered=settings.gumbel_considered, value_scale=settings.value_scale,
-            maxvisit_init=settings.maxvisit_init, mate_depth=settings.mate_depth, seed=seed % 2**31,
+            maxvisit_init=settings.maxvisit_init, mate_depth=settings.mate_depth,
+            draw_value=settings.draw_value, seed=seed % 2**31,
         )
         self.evaluator = NetworkEvaluator(model, device)
         self.mcts = BatchedMCTS(self.evaluator, config, max_nodes=settings.max_nodes)

@@ -23,6 +23,7 @@ class SearchConfig:
     value_scale: float = 0.1
     maxvisit_init: float = 50.0
     mate_depth: int = 3  # 0 = off; 1 or 3: mate-in-N check at every new node and at the root
+    draw_value: float = 0.0  # a draw (repetition, ply limit) for the side to move at the root; < 0 avoids draws
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -43,6 +44,8 @@ class SearchConfig:
                 bad(name, "expected a number >= 0")
         if not 0.0 <= float(self.dirichlet_epsilon) <= 1.0:
             bad("dirichlet_epsilon", "expected a number in [0, 1]")
+        if not -1.0 <= float(self.draw_value) <= 1.0:
+            bad("draw_value", "expected a number in [-1, 1]")
         if self.mate_depth not in (0, 1, 3):
             bad("mate_depth", "expected 0 (off), 1 or 3")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

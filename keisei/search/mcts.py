@@ -188,6 +188,8 @@ class BatchedMCTS:
             same = root.start_sfen == game.start_sfen and played[: root.ply] == root.moves
             same = same and root.max_plies == game.max_plies and root.impasse == game.impasse_points
             same = same and root.tree.size < self.max_nodes * 0.9  # a (nearly) full tree starts afresh
+            # draws are scored for the root's side: with a draw_value, reuse only for the same side to move
+            same = same and (self.config.draw_value == 0.0 or (len(played) - root.ply) % 2 == 0)
             if same:
                 for move in played[root.ply :]:
                     if not self._step_root(root, move):
@@ -379,10 +381,14 @@ class BatchedMCTS:
             len(legal), root.checks[-1], turn, root.counts[key], len(root.hashes) - 1, root.max_plies,
             root.hashes, root.checks,
         )
-        value, mdist = 0.0, -1
+        value, mdist, decisive = 0.0, -1, True
         if end is not None:
             winner = end[0]
-            value = 0.0 if winner is None else (1.0 if winner == turn else -1.0)
+            if winner is None:  # a draw: draw_value for the root's side to move (contempt when < 0)
+                decisive = False
+                value = cfg.draw_value if (len(path) - 1) % 2 == 0 else -cfg.draw_value
+            else:
+                value = 1.0 if winner == turn else -1.0
             mdist = 0 if end[1] in ("checkmate", "no_moves") else -1
         elif declaration_outcome(board, root.impasse) == "win":
             value = 1.0
@@ -402,7 +408,7 @@ class BatchedMCTS:
         tree.tval[node] = value
         tree.mdist[node] = mdist
         self._backup(tree, path, value)
-        if value != 0.0:
+        if decisive and value != 0.0:
             self._prove(tree, path)
         return _SIM
 

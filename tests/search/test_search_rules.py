@@ -126,3 +126,44 @@ def test_search_and_game_agree_before_checkmates():
             assert verdict == game_judgement(game, usi), f"{usi} after {game.moves}"
         mates += sum(verdict == ("terminal", -1.0) for verdict in judged.values())
     assert mates > 0
+
+
+class _ConstantValue:
+    """Stub network: uniform logits and the same value for the side to move in every position."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, obs, mask):
+        import numpy as np
+
+        n = obs.shape[0]
+        return np.zeros((n, mask.shape[1]), dtype=np.float32), np.full(n, self.value, dtype=np.float32)
+
+
+def test_draw_value_makes_the_search_avoid_a_repetition_it_would_otherwise_take():
+    import pytest
+
+    from keisei.search import BatchedMCTS, SearchConfig
+
+    game = _game_before_last(KINGS, KING_CYCLE)  # white to move; 5b5a is the fourfold repetition
+    # every open position is worth +0.3 to its side to move, so each white move that is not a draw is -0.3
+    # for white: a plain draw (0) is white's best move, a draw at draw_value -0.5 its worst
+    choices = {}
+    for draw_value in (0.0, -0.5):
+        cfg = SearchConfig(mate_depth=0, batch_size=1, draw_value=draw_value)
+        [res] = BatchedMCTS(_ConstantValue(0.3), cfg).search([game], simulations=300)
+        choices[draw_value] = res
+    assert choices[0.0].move == KING_CYCLE[-1]
+    assert choices[-0.5].move != KING_CYCLE[-1]
+    assert choices[-0.5].q[KING_CYCLE[-1]] == pytest.approx(-0.5)  # tried, and scored as the contempt says
+    assert choices[0.0].q[KING_CYCLE[-1]] == pytest.approx(0.0)
+
+
+def test_draw_value_is_validated():
+    import pytest
+
+    from keisei.search import SearchConfig
+
+    with pytest.raises(ValueError, match="search.draw_value"):
+        SearchConfig(draw_value=-2.0)
