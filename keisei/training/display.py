@@ -21,18 +21,6 @@ LOSS_KEYS = (("policy", "losses/policy_loss"), ("value", "losses/value_loss"),
              ("entropy", "losses/entropy"), ("kl", "losses/approx_kl"))
 
 
-def format_duration(seconds: float) -> str:
-    """A duration as people write it: ``15 h 04 min``, ``3 min 07 s``, ``12 s`` (never like a clock time)."""
-    total = max(int(seconds), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
 @dataclass
 class Progress:
     """A snapshot of training progress for display."""
