@@ -177,6 +177,18 @@ def _replay(board: cshogi.Board, moves: Iterable[int], from16: bool = False) -> 
     return hcps, m16, colors, keys
 
 
+def hcp_kings_valid(hcp: np.ndarray) -> np.ndarray:
+    """Per HuffmanCodedPos (uint8 rows of 32): both king squares (bits 1-7 and 8-14) on the board and apart.
+
+    cshogi's decoder indexes its tables with these squares unchecked: garbage there (e.g. all 0xFF bytes, a
+    corrupt file) crashes the process instead of raising, so callers check this before ``Board.set_hcp``.
+    """
+    h = np.asarray(hcp, dtype=np.uint8).reshape(-1, 32)
+    bits = h[:, 0].astype(np.uint16) | (h[:, 1].astype(np.uint16) << 8)
+    black, white = (bits >> 1) & 0x7F, (bits >> 8) & 0x7F
+    return (black < 81) & (white < 81) & (black != white)
+
+
 def _valid16(m16: int) -> bool:
     """The move16 bit fields are in range (to < 81; from < 81, or a drop of piece type 1-7 without promotion)."""
     to, frm, promo = m16 & 0x7F, (m16 >> 7) & 0x7F, (m16 >> 14) & 1
@@ -349,8 +361,12 @@ def _hcpe_block(path: Path, board: cshogi.Board, recs: np.ndarray, first: int) -
     ok = np.zeros(len(recs), dtype=bool)
     colors = np.empty(len(recs), dtype=np.uint8)
     keys = np.empty(len(recs), dtype=np.uint64)
+    kings_ok = hcp_kings_valid(recs["hcp"])
     for i in range(len(recs)):
         where = f"byte {(first + i) * HCPE.itemsize}"
+        if not kings_ok[i]:
+            yield RecordSkip(str(path), where, "bad_position", "king squares out of range (not a HuffmanCodedPos)")
+            continue
         try:
             board.set_hcp(recs["hcp"][i])
         except RuntimeError as exc:
@@ -413,8 +429,11 @@ def _read_hcpe3(path: Path) -> Iterator[RecordGame | RecordSkip]:
 
 def _hcpe3_game(path: Path, board: cshogi.Board, header: np.void, moves: list[int], evals: list[int],
                 where: str) -> RecordGame | RecordSkip:
+    hcp = np.array(header["hcp"], dtype=np.uint8)
+    if not hcp_kings_valid(hcp)[0]:
+        return RecordSkip(str(path), where, "bad_position", "king squares out of range (not a HuffmanCodedPos)")
     try:
-        board.set_hcp(np.array(header["hcp"], dtype=np.uint8))
+        board.set_hcp(hcp)
     except RuntimeError as exc:
         return RecordSkip(str(path), where, "bad_position", str(exc))
     try:

@@ -229,3 +229,22 @@ def test_keisei_own_records_read_back(tmp_path, suffix):
     (g,) = list(iter_records([path]))
     assert isinstance(g, RecordGame) and g.plies == 30 and set(g.winners.tolist()) == {1}
     assert g.names == ("Sente Bot", "Gote Bot")
+
+
+def test_garbage_hcpe_records_are_skipped_without_crashing_cshogi(tmp_path):
+    # cshogi's decoder crashes (SIGSEGV) on some garbage positions, e.g. king squares >= 81; run the reader
+    # in a child process so a crash fails this test instead of killing the suite
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(7)
+    recs = np.zeros(3000, HCPE)
+    recs["hcp"] = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    recs["hcp"][::3] = 255
+    path = tmp_path / "garbage.hcpe"
+    recs.tofile(path)
+    code = ("import sys; from keisei.shogi.record_sources import iter_records; "
+            "print(sum(1 for _ in iter_records([sys.argv[1]])))")
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert int(res.stdout.strip()) > 0
