@@ -8,8 +8,11 @@ trainer can fall to a tenth of its 1-thread speed. So:
 - ``prepare_openmp_env()`` runs first thing in the CLI, before anything imports torch (torch's bundled
   libgomp reads ``OMP_*`` variables once, when torch is loaded): it sets ``OMP_WAIT_POLICY=PASSIVE``
   (workers sleep instead of spinning) unless the user set ``OMP_WAIT_POLICY`` themselves.
-- ``training.torch_threads = "auto"`` is ``$OMP_NUM_THREADS`` when set, else ``auto_torch_threads(cores)``;
-  an integer is used as given; 0 leaves torch's default (one thread per core).
+- ``training.torch_threads = "auto"`` is ``$OMP_NUM_THREADS`` when set, else ``auto_torch_threads(cores,
+  passive)``: every core (at most AUTO_MAX_THREADS) when the wait policy is PASSIVE, else half of them; an
+  integer is used as given; 0 leaves torch's default (one thread per core). Measured with `keisei bench train`
+  on 2 cores (tiny preset, steps/s, idle / one busy process / two): 1 thread 391 / 383 / 262; 2 threads
+  PASSIVE 519 / 367 / 353; 2 threads spinning (libgomp's default) 668 / 78 - the collapse.
 - ``training.interop_threads``: eager-mode training launches no inter-op work, so 1 (0 = torch's default).
 
 ``ThreadSettings.line()`` is the ``threads:`` line of the start banner and train.log; ``parse_line`` reads it
@@ -42,22 +45,24 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def auto_torch_threads(cores: int) -> int:
-    """The ``auto`` thread count without $OMP_NUM_THREADS: half the cores (the other half stays for the env
-    stepping, evaluation and whatever else runs), at least 1, at most AUTO_MAX_THREADS."""
-    return max(1, min(AUTO_MAX_THREADS, cores // 2))
+def auto_torch_threads(cores: int, passive: bool = False) -> int:
+    """The ``auto`` thread count without $OMP_NUM_THREADS, at least 1, at most AUTO_MAX_THREADS: every core
+    when OpenMP's workers sleep instead of spinning (``passive``: they yield the core to whatever else runs),
+    else half the cores (spinning workers on a shared core collapse under load)."""
+    return max(1, min(AUTO_MAX_THREADS, cores if passive else cores // 2))
 
 
 def resolve_torch_threads(setting: int | str, cores: int | None = None, environ=None) -> int:
-    """``training.torch_threads`` as a number: "auto" -> $OMP_NUM_THREADS or auto_torch_threads(cores);
-    an int as given (0: leave torch's default)."""
+    """``training.torch_threads`` as a number: "auto" -> $OMP_NUM_THREADS or auto_torch_threads(cores,
+    OMP_WAIT_POLICY is PASSIVE); an int as given (0: leave torch's default)."""
     if setting != "auto":
         return int(setting)
     environ = os.environ if environ is None else environ
     raw = environ.get("OMP_NUM_THREADS", "").strip()
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
-    return auto_torch_threads(available_cores() if cores is None else cores)
+    passive = environ.get(WAIT_POLICY_ENV, "").strip().upper() == DEFAULT_WAIT_POLICY
+    return auto_torch_threads(available_cores() if cores is None else cores, passive)
 
 
 def prepare_openmp_env(environ=None) -> str:

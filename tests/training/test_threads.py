@@ -20,11 +20,14 @@ from keisei.training.threads import (
 )
 
 
-def test_auto_threads_follow_omp_num_threads_else_half_the_cores():
+def test_auto_threads_follow_omp_num_threads_else_the_cores_when_passive_else_half():
     assert [auto_torch_threads(c) for c in (1, 2, 3, 4, 8, 16, 64)] == [1, 1, 1, 2, 4, 4, 4]
+    assert [auto_torch_threads(c, passive=True) for c in (1, 2, 3, 4, 8, 16)] == [1, 2, 3, 4, 4, 4]
     assert resolve_torch_threads("auto", cores=8, environ={"OMP_NUM_THREADS": "3"}) == 3
     assert resolve_torch_threads("auto", cores=8, environ={}) == 4
     assert resolve_torch_threads("auto", cores=2, environ={"OMP_NUM_THREADS": "junk"}) == 1
+    assert resolve_torch_threads("auto", cores=2, environ={"OMP_WAIT_POLICY": "passive"}) == 2
+    assert resolve_torch_threads("auto", cores=2, environ={"OMP_WAIT_POLICY": "ACTIVE"}) == 1
     assert resolve_torch_threads(2, cores=64, environ={"OMP_NUM_THREADS": "3"}) == 2
     assert resolve_torch_threads(0) == 0  # torch's default
 
