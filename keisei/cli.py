@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         text = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
-        print(f"keisei {args.command}: error: {text}", file=sys.stderr, flush=True)
+        # one write call for the whole line: torchrun ranks share one stderr, and print() writes the text and
+        # its newline separately, so two ranks' lines could run together
+        sys.stderr.write(f"keisei {args.command}: error: {text}\n")
+        sys.stderr.flush()
         return getattr(exc, "exit_code", EXIT_USAGE) if isinstance(exc, KeiseiError) else EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
