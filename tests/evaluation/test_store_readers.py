@@ -3,7 +3,6 @@ process that is writing the store (WAL: a reader never blocks the writer, never 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import subprocess
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from mounts import remount_read_only, tmpfs
 
 from keisei.evaluation.store import GameStore, StoreOpenError
 
@@ -108,31 +108,15 @@ def test_readers_beside_a_writing_process_never_block_it(tmp_path):
     assert not list(run.glob("*.png"))  # the reader wrote nothing into the run (its plot went to --plot)
 
 
-@contextlib.contextmanager
-def _tmpfs(path: Path):
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(path)], capture_output=True,
-                             text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip() or res.returncode}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30, check=False)
-
-
 def test_ratings_reads_a_run_on_a_read_only_file_system(tmp_path):
-    with _tmpfs(tmp_path / "ro") as ro:
+    with tmpfs(tmp_path / "ro", "2m") as ro:
         run = ro / "run"
         with GameStore(run / "evaluation.sqlite") as store:
             for i in range(6):
                 store.record_game(black="agent@v1", white="random", result="black" if i % 3 else "draw",
                                   reason="checkmate" if i % 3 else "max_plies", plies=40, timestep=512)
             store.record_rating("agent@v1", 512, 150.0, -50.0, 350.0, games=6)
-        subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True, capture_output=True, timeout=30)
+        remount_read_only(ro)
         with pytest.raises(StoreOpenError, match="Read-only file system"):
             GameStore(run / "evaluation.sqlite")  # read-write is refused here, naming the OS error ...
         plot = tmp_path / "plot.png"

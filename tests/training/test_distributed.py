@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from training_helpers import REPO, TINY, cli_env, run_cli
+from training_helpers import REPO, cli_env, run_cli
+from training_helpers import sets as tiny_sets
 
 from keisei.checkpoint import load_checkpoint
 from keisei.training.distributed import DEBUG_DIR_VAR, RANK_SEED_OFFSET, threads_per_rank
@@ -28,10 +29,7 @@ PER_RANK = 32  # env.num_envs=4 x training.num_steps=8 (TINY)
 
 
 def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, "training.torch_threads=auto", *items):
-        out += ["--set", item]
-    return out
+    return tiny_sets("training.torch_threads=auto", *items)
 
 
 def free_port() -> int:

@@ -12,7 +12,16 @@ import subprocess
 import sys
 
 import pytest
-from training_helpers import REPO, TINY, cli_env, fill_disk, fsize_limit, remount_read_only, run_cli, tmpfs
+from training_helpers import (
+    REPO,
+    cli_env,
+    fill_disk,
+    fsize_limit,
+    remount_read_only,
+    run_cli,
+    sets,
+    tmpfs,
+)
 
 from keisei.checkpoint import load_checkpoint
 from keisei.errors import EXIT_WRITE_FAILED, DurableWriteError
@@ -96,13 +105,6 @@ def test_read_only_store_file_raises_naming_it(tmp_path):
             record(store)
     finally:
         tmp_path.chmod(0o755)
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 EVAL = ("evaluation.enable_periodic_evaluation=true", "evaluation.interval_timesteps=32", "evaluation.num_games=2",

@@ -5,7 +5,7 @@ process (a real EFBIG on every file past the limit; needs no mount) and a read-o
 """
 
 import pytest
-from training_helpers import TINY, fill_disk, fsize_limit, remount_read_only, run_cli, tmpfs
+from training_helpers import fill_disk, fsize_limit, remount_read_only, run_cli, sets, tmpfs
 
 from keisei.checkpoint import load_checkpoint
 from keisei.errors import EXIT_WRITE_FAILED, DurableWriteError
@@ -13,13 +13,6 @@ from keisei.evaluation.pool import OpponentPool
 from keisei.training.checkpoint_manager import CheckpointManager
 
 ROLLOUT = 32
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 def first_run(run) -> None:

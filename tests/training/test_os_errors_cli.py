@@ -3,19 +3,12 @@
 `--debug` adds the traceback."""
 
 import pytest
-from training_helpers import TINY, fill_disk, remount_read_only, run_cli, tmpfs
+from training_helpers import fill_disk, remount_read_only, run_cli, sets, tmpfs
 
 from keisei.checkpoint import save_checkpoint
 from keisei.config import ModelConfig
 from keisei.evaluation.store import GameStore
 from keisei.models import build_model
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 def one_error_line(res, command: str) -> str:

@@ -8,16 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from training_helpers import REPO, TINY, cli_env, run_cli
+from training_helpers import REPO, cli_env, run_cli, sets
 
 from keisei.training.run_lock import LOCK_FILE, RunLock, RunLockedError
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 def start_trainer(run, *items: str) -> subprocess.Popen:

@@ -11,19 +11,12 @@ import tomllib
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from training_helpers import REPO, TINY, cli_env, run_cli
+from training_helpers import REPO, cli_env, run_cli, sets
 
 from keisei.checkpoint import load_checkpoint
 from keisei.training.threads import parse_line
 
 ROLLOUT = 32
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 def run_in_pty(args: list[str], timeout: float = 240) -> tuple[int, str]:

@@ -6,18 +6,11 @@ import sys
 import time
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from training_helpers import REPO, TINY, cli_env, run_cli
+from training_helpers import REPO, cli_env, run_cli, sets
 
 from keisei.checkpoint import load_checkpoint
 
 ROLLOUT = 32
-
-
-def sets(*items: str) -> list[str]:
-    out = []
-    for item in (*TINY, *items):
-        out += ["--set", item]
-    return out
 
 
 def test_short_cli_run_writes_config_checkpoints_and_tensorboard_then_resumes(tmp_path):

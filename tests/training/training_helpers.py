@@ -1,13 +1,12 @@
 """Shared helpers for tests/training (imported by name; conftest only holds fixtures)."""
 
-import contextlib
 import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from mounts import remount_read_only, tmpfs  # noqa: F401 - re-exported for the training tests
 
 from keisei.config import KeiseiConfig, load_config
 
@@ -41,30 +40,6 @@ def cli_env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str, read_only: bool = False):
-    """Mount a small tmpfs at `path` for the block (a real full or read-only file system); skips with the
-    reason when mounting is not permitted (not root, no CAP_SYS_ADMIN, no `mount`)."""
-    path.mkdir(parents=True, exist_ok=True)
-    opts = f"size={size}" + (",ro" if read_only else "")
-    try:
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], check=False,
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip() or res.returncode}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30, check=False)
-
-
-def remount_read_only(path: Path) -> None:
-    """Turn the tmpfs mounted at `path` read-only (its files stay readable)."""
-    subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True, capture_output=True, timeout=30)
-
-
 def fill_disk(directory: Path, leave_bytes: int) -> Path:
     """Write a filler file so that about `leave_bytes` stay free on `directory`'s file system."""
     st = os.statvfs(directory)
@@ -81,3 +56,11 @@ def fsize_limit(limit_bytes: int):
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
     return apply
+
+
+def sets(*items: str) -> list[str]:
+    """`--set` arguments for the tiny test config plus ``items``."""
+    out = []
+    for item in (*TINY, *items):
+        out += ["--set", item]
+    return out
