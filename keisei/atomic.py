@@ -14,11 +14,13 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from keisei.errors import DurableWriteError
 
-__all__ = ["atomic_write", "atomic_write_text", "remove_stale_temps", "underlying_os_error"]
+E = TypeVar("E", bound=BaseException)
+
+__all__ = ["atomic_write", "atomic_write_text", "find_in_chain", "remove_stale_temps", "underlying_os_error"]
 
 _TEMP_RE = re.compile(r"^\..+\.tmp$")  # .<name>.<random>.tmp (atomic_write) and .<name>.tmp (pool links)
 
@@ -51,17 +53,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
-def underlying_os_error(exc: BaseException) -> OSError | None:
-    """`exc` if it is an OSError, else the OSError it was raised from or during (torch.save wraps ENOSPC in a
-    RuntimeError whose context is the OSError), else None."""
+def find_in_chain(exc: BaseException, kind: type[E]) -> E | None:
+    """`exc` if it is a ``kind``, else the first ``kind`` it was raised from or during, else None."""
     seen: set[int] = set()
     node: BaseException | None = exc
     while node is not None and id(node) not in seen:
-        if isinstance(node, OSError):
+        if isinstance(node, kind):
             return node
         seen.add(id(node))
         node = node.__cause__ or node.__context__
     return None
+
+
+def underlying_os_error(exc: BaseException) -> OSError | None:
+    """`exc` if it is an OSError, else the OSError it was raised from or during (torch.save wraps ENOSPC in a
+    RuntimeError whose context is the OSError), else None."""
+    return find_in_chain(exc, OSError)
 
 
 def remove_stale_temps(directories: Iterable[str | os.PathLike]) -> list[Path]:

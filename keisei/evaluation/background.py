@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from keisei.atomic import find_in_chain
 from keisei.errors import DurableWriteError
 from keisei.evaluation.manager import STORE_FILE, EvaluationManager
 from keisei.evaluation.recording import record_agent_rating
@@ -67,14 +68,7 @@ def _lower_thread_priority() -> None:
 
 def _durable_failure(exc: BaseException) -> DurableWriteError | None:
     """The DurableWriteError ``exc`` is, or was raised from or during, else None."""
-    seen: set[int] = set()
-    node: BaseException | None = exc
-    while node is not None and id(node) not in seen:
-        if isinstance(node, DurableWriteError):
-            return node
-        seen.add(id(node))
-        node = node.__cause__ or node.__context__
-    return None
+    return find_in_chain(exc, DurableWriteError)
 
 
 @dataclass
