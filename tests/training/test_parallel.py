@@ -23,7 +23,7 @@ from keisei.training.counters import Counters
 from keisei.training.evaluation_callback import EvaluationCallback
 from keisei.training.parallel import ParallelCollector, split_envs
 from keisei.training.parallel.manager import learner_threads
-from keisei.training.parallel.shared import WeightBoard
+from keisei.training.parallel.shared import RUNNING, WeightBoard
 from keisei.training.publisher import WeightPublisher
 from keisei.training.trainer import Trainer
 from keisei.weights import ModelWeightManager, tensors_sha256
@@ -147,14 +147,15 @@ def test_two_workers_train_with_periodic_evaluation_pinned_to_issued_snapshots(t
 
 
 class _Faults(Callback):
-    """After update 2: SIGKILL worker 0 and SIGSTOP worker 1 (a hang: no heartbeat); stop training two updates
-    after both were restarted."""
+    """From update 2, once both workers run: SIGKILL worker 0 and SIGSTOP worker 1 (a hang: no heartbeat); stop
+    training two updates after both were restarted."""
 
     def __init__(self, trainer):
         self.trainer, self.manager, self.victims, self.stop_at = trainer, trainer.collector.manager, None, None
 
     def on_update_end(self, ctx):
-        if ctx.updates == 2:
+        running = all(int(p) == RUNNING for p in self.manager.table.phase[: self.manager.num_workers])
+        if self.victims is None and ctx.updates >= 2 and running:  # both reported in: the stop is a hang
             self.victims = self.manager.pids()
             os.kill(self.victims[0], signal.SIGKILL)
             os.kill(self.victims[1], signal.SIGSTOP)
