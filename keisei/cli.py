@@ -15,9 +15,9 @@ import traceback
 
 from keisei import __version__
 from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
-from keisei.training.threads import prepare_openmp_env
+from keisei.run.threads import prepare_openmp_env
 
-COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi", "play", "analyse")
+COMMANDS = ("train", "evaluate", "ratings", "bench", "sl", "records", "usi", "play", "analyse", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:

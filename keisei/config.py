@@ -6,6 +6,7 @@ dotted path. Layering: defaults <- preset (keisei/presets/NAME.toml) <- config f
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,8 @@ from keisei.atomic import atomic_write_text
 from keisei.errors import KeiseiError
 
 PRESETS = ("tiny", "small", "base")
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(KeiseiError, ValueError):
@@ -37,42 +40,54 @@ class EnvConfig(_Section):
 
 class ModelConfig(_Section):
     name: str = Field("resnet", description="registered model name")
-    blocks: int = Field(4, ge=1, le=64)
-    channels: int = Field(64, ge=8, le=1024)
+    blocks: int = Field(4, ge=1, le=64, description="residual blocks in the tower")
+    channels: int = Field(64, ge=8, le=1024, description="channels of every convolution in the tower")
     se: bool = Field(True, description="squeeze-and-excitation in residual blocks")
-    se_ratio: int = Field(4, ge=1, le=64)
-    value_hidden: int = Field(128, ge=8, le=4096)
+    se_ratio: int = Field(4, ge=1, le=64, description="squeeze-and-excitation reduction ratio")
+    value_hidden: int = Field(128, ge=8, le=4096, description="hidden units of the value head")
+
+
+ALGORITHMS = ("ppo",)  # keisei.training.algorithms registers each; the search learner will be the second
 
 
 class TrainingConfig(_Section):
-    total_timesteps: int = Field(1_000_000, ge=1)
-    num_steps: int = Field(32, ge=1, description="rollout length per env; rollout = num_steps * num_envs")
-    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
-    lr_schedule: Literal["constant", "linear", "cosine"] = "linear"
-    gamma: float = Field(0.99, ge=0.0, le=1.0, description="< 1 makes faster wins worth more than slow ones")
-    gae_lambda: float = Field(0.95, ge=0.0, le=1.0)
-    update_epochs: int = Field(4, ge=1, le=100)
-    num_minibatches: int = Field(4, ge=1)
-    clip_coef: float = Field(0.2, gt=0.0, le=10.0)
-    clip_vloss: bool = True
-    vf_coef: float = Field(0.5, ge=0.0)
-    ent_coef: float = Field(0.01, ge=0.0)
-    max_grad_norm: float = Field(0.5, gt=0.0)
-    target_kl: float | None = Field(None, gt=0.0)
-    norm_adv: bool = True
-    weight_decay: float = Field(0.0, ge=0.0)
+    """Run settings of any learner: what to train for how long, where, with which seed, threads, checkpoints."""
+
+    algorithm: Literal["ppo"] = Field("ppo", description="the learner and its self-play collector ([ppo] holds PPO's knobs)")
+    total_timesteps: int = Field(1_000_000, ge=1, description="stop after this many env steps")
     seed: int = Field(1, ge=0, description="seed of a new run's random streams (`keisei train --seed N`)")
     deterministic: bool = Field(False, description="torch deterministic algorithms (bit-exact resume on CPU)")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = cuda when available, else cpu")
     torch_threads: Annotated[int, Field(ge=0, le=1024)] | Literal["auto"] = Field(
-        "auto", description="intra-op CPU threads: auto = $OMP_NUM_THREADS or half the cores (1-4); 0 = torch default"
+        "auto", description="intra-op CPU threads: auto = $OMP_NUM_THREADS, else every core (<= 4) when "
+                            "OMP_WAIT_POLICY is PASSIVE, else half the cores; 0 = torch default"
     )
     interop_threads: int = Field(1, ge=0, le=1024, description="torch inter-op threads; 0 = torch default")
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="mixed precision on CUDA only")
-    compile: bool = False
-    checkpoint_interval_timesteps: int = Field(50_000, ge=1)
-    keep_checkpoints: int = Field(5, ge=1)
+    compile: bool = Field(False, description="torch.compile the model")
+    checkpoint_interval_timesteps: int = Field(50_000, ge=1, description="save a checkpoint this often")
+    keep_checkpoints: int = Field(5, ge=1, description="checkpoints kept besides the best ones")
     max_wall_seconds: float = Field(0.0, ge=0.0, description="stop (and checkpoint) after this long; 0 = no limit")
+
+
+class PPOConfig(_Section):
+    """PPO (`training.algorithm = "ppo"`): rollouts, the clipped-surrogate update and self-play reward shaping."""
+
+    num_steps: int = Field(32, ge=1, description="rollout length per env; rollout = num_steps * num_envs")
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0, description="Adam step size")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field("linear", description="decay over the run")
+    gamma: float = Field(0.99, ge=0.0, le=1.0, description="< 1 makes faster wins worth more than slow ones")
+    gae_lambda: float = Field(0.95, ge=0.0, le=1.0, description="GAE's bias-variance trade-off")
+    update_epochs: int = Field(4, ge=1, le=100, description="passes over each rollout")
+    num_minibatches: int = Field(4, ge=1, description="minibatches per pass")
+    clip_coef: float = Field(0.2, gt=0.0, le=10.0, description="policy ratio (and value) clip range")
+    clip_vloss: bool = Field(True, description="clip the value loss as the policy's")
+    vf_coef: float = Field(0.5, ge=0.0, description="weight of the value loss")
+    ent_coef: float = Field(0.01, ge=0.0, description="weight of the entropy bonus")
+    max_grad_norm: float = Field(0.5, gt=0.0, description="gradient clipping norm")
+    target_kl: float | None = Field(None, gt=0.0, description="stop an update's epochs past this KL; unset = off")
+    norm_adv: bool = Field(True, description="normalise advantages per minibatch")
+    weight_decay: float = Field(0.0, ge=0.0, description="Adam weight decay")
     material_reward_coef: float = Field(
         0.0, ge=0.0, le=1.0, description="shaping: reward += coef * value of the piece captured (pawn = 1); 0 = off"
     )
@@ -81,33 +96,46 @@ class TrainingConfig(_Section):
     )
 
 
+#: keys that moved from [training] to [ppo]; old files, --set overrides and checkpoints still load (see _migrate)
+MOVED_TO_PPO = tuple(PPOConfig.model_fields)
+
+
 class EvaluationConfig(_Section):
-    enable_periodic_evaluation: bool = True
-    interval_timesteps: int = Field(50_000, ge=1)
-    num_games: int = Field(20, ge=2)
-    strategy: Literal["single_opponent", "tournament", "ladder", "benchmark", "custom"] = "custom"
-    opponents: list[str] = Field(default_factory=lambda: ["random", "greedy"])
+    enable_periodic_evaluation: bool = Field(
+        True, description="`keisei train` evaluates in the background every interval_timesteps (EvaluationCallback)"
+    )
+    interval_timesteps: int = Field(50_000, ge=1, description="periodic evaluation every this many timesteps")
+    num_games: int = Field(20, ge=2, description="games per opponent (colour-balanced pairs)")
+    strategy: Literal["single_opponent", "tournament", "ladder", "benchmark", "custom"] = Field(
+        "custom", description="which matchups: custom = the agent against every opponent listed"
+    )
+    opponents: list[str] = Field(
+        default_factory=lambda: ["random", "greedy"],
+        description="opponent specs: random, greedy, checkpoint:PATH[?sims=N], usi:ENGINE?opts, pool[:K], engine names",
+    )
     engines: dict[str, str] = Field(default_factory=dict, description="named engine specs, e.g. fsf0 = 'usi:...'")
-    max_in_flight: int = Field(1, ge=1, le=16)
-    max_plies: int = Field(256, ge=2, le=10000)
+    max_in_flight: int = Field(1, ge=1, le=16, description="background evaluations at once; a due one beyond is skipped")
+    max_plies: int = Field(256, ge=2, le=10000, description="evaluation games are drawn at this many plies")
     opening_suite: str = Field("v1", description="versioned opening suite for colour-balanced pairs")
     deterministic: bool = Field(False, description="agent plays argmax instead of sampling")
     seed: int | None = Field(None, ge=0, description="base seed of the evaluation players; unset = training.seed")
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    engine_move_timeout: float = Field(10.0, gt=0.0)
-    engine_start_timeout: float = Field(15.0, gt=0.0)
-    save_games: bool = False
-    anchor: str = "random"
-    anchor_elo: dict[str, float] = Field(default_factory=dict)
-    elo0: float = 0.0
-    elo1: float = 10.0
-    sprt_alpha: float = Field(0.05, gt=0.0, lt=0.5)
-    sprt_beta: float = Field(0.05, gt=0.0, lt=0.5)
-    pool_size: int = Field(10, ge=1)
-    pool_keep_best: int = Field(3, ge=0)
-    pool_sampling: Literal["uniform", "recent", "rating"] = "recent"
-    weight_cache_entries: int = Field(8, ge=1)
-    weight_cache_bytes: int = Field(512 * 1024 * 1024, ge=1)
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="where evaluation networks run")
+    engine_move_timeout: float = Field(10.0, gt=0.0, description="seconds a USI engine may take per move beyond its limit")
+    engine_start_timeout: float = Field(15.0, gt=0.0, description="seconds a USI engine may take to answer usiok/readyok")
+    save_games: bool = Field(False, description="write every evaluation game as a record under the run directory")
+    anchor: str = Field("random", description="the player fixed at anchor Elo in rating fits")
+    anchor_elo: dict[str, float] = Field(default_factory=dict, description="more players fixed at these Elo")
+    elo0: float = Field(0.0, description="SPRT null hypothesis: Elo difference H0")
+    elo1: float = Field(10.0, description="SPRT alternative: Elo difference H1")
+    sprt_alpha: float = Field(0.05, gt=0.0, lt=0.5, description="SPRT false-positive rate")
+    sprt_beta: float = Field(0.05, gt=0.0, lt=0.5, description="SPRT false-negative rate")
+    pool_size: int = Field(10, ge=1, description="checkpoints kept in the opponent pool")
+    pool_keep_best: int = Field(3, ge=0, description="highest-rated pool members never pruned")
+    pool_sampling: Literal["uniform", "recent", "rating"] = Field(
+        "recent", description="how `pool:K` opponents are drawn from the pool"
+    )
+    weight_cache_entries: int = Field(8, ge=1, description="weight snapshots kept in memory")
+    weight_cache_bytes: int = Field(512 * 1024 * 1024, ge=1, description="bytes of weight snapshots kept in memory")
 
 
 class ParallelConfig(_Section):
@@ -144,12 +172,12 @@ class ParallelConfig(_Section):
 
 
 class LoggingConfig(_Section):
-    run_root: str = "runs"
+    run_root: str = Field("runs", description="directory new runs are created in")
     run_name: str = Field("", description="empty = timestamped name")
-    tensorboard: bool = True
-    wandb: bool = False
-    wandb_project: str = "keisei"
-    log_interval_updates: int = Field(1, ge=1)
+    tensorboard: bool = Field(True, description="TensorBoard event files in the run directory")
+    wandb: bool = Field(False, description="also log to Weights & Biases (needs wandb installed)")
+    wandb_project: str = Field("keisei", description="W&B project name")
+    log_interval_updates: int = Field(1, ge=1, description="log game statistics every this many updates")
     save_selfplay_games_every: int = Field(0, ge=0, description="save every Nth finished self-play game; 0 = off")
     game_format: Literal["kif", "kifu", "csa", "usi"] = Field(
         "kif", description="record format: kif (Shift_JIS), kifu (KIF in UTF-8), csa or usi"
@@ -157,8 +185,8 @@ class LoggingConfig(_Section):
 
 
 class DisplayConfig(_Section):
-    mode: Literal["auto", "rich", "plain"] = "auto"
-    refresh_seconds: float = Field(1.0, gt=0.0)
+    mode: Literal["auto", "rich", "plain"] = Field("auto", description="rich panel on a terminal, plain lines otherwise")
+    refresh_seconds: float = Field(1.0, gt=0.0, description="rich panel refresh period")
     log_every_seconds: float = Field(
         10.0, gt=0.0, description="progress line to train.log this often (and to stdout without the rich panel)"
     )
@@ -173,19 +201,19 @@ class SLConfig(_Section):
     dedup: bool = Field(True, description="keep only the first occurrence of each position (zobrist hash)")
     val_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="games (not positions) held out for validation")
     shard_positions: int = Field(65536, ge=16, description="positions per on-disk shard (bounds build memory)")
-    batch_size: int = Field(256, ge=1)
-    epochs: int = Field(1, ge=1)
+    batch_size: int = Field(256, ge=1, description="positions per update")
+    epochs: int = Field(1, ge=1, description="passes over the training positions")
     max_steps: int = Field(0, ge=0, description="stop after this many updates; 0 = run all epochs")
     max_wall_seconds: float = Field(0.0, ge=0.0, description="stop (and checkpoint) after this long; 0 = no limit")
-    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
-    weight_decay: float = Field(1e-4, ge=0.0)
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0, description="AdamW step size (cosine decay)")
+    weight_decay: float = Field(1e-4, ge=0.0, description="AdamW weight decay")
     value_coef: float = Field(0.1, ge=0.0, description="weight of the value loss (policy loss weight is 1)")
     eval_mix: float = Field(0.5, ge=0.0, le=1.0, description="share of the value target from the engine eval, when the record has one")
     eval_scale: float = Field(756.0, gt=0.0, description="eval target = tanh(eval / (2 * scale)), dlshogi's sigmoid scale")
-    val_interval_steps: int = Field(500, ge=1)
+    val_interval_steps: int = Field(500, ge=1, description="validate every this many updates")
     val_max_positions: int = Field(20000, ge=1, description="validation positions scored per evaluation")
-    checkpoint_interval_steps: int = Field(2000, ge=1)
-    log_interval_steps: int = Field(50, ge=1)
+    checkpoint_interval_steps: int = Field(2000, ge=1, description="checkpoint every this many updates")
+    log_interval_steps: int = Field(50, ge=1, description="log training losses every this many updates")
     loader_workers: int = Field(0, ge=0, le=64, description="processes decoding batches ahead; 0 = in the trainer")
 
 
@@ -195,7 +223,7 @@ class SearchSettings(_Section):
 
     algorithm: Literal["puct", "gumbel"] = Field("puct", description="root selection: PUCT visits or Gumbel")
     batch_size: int = Field(16, ge=1, le=1024, description="leaves per tree per network call (virtual loss)")
-    c_puct: float = Field(1.5, gt=0.0, le=100.0)
+    c_puct: float = Field(1.5, gt=0.0, le=100.0, description="PUCT exploration constant")
     fpu_reduction: float = Field(0.2, ge=0.0, le=2.0, description="unvisited child Q = parent value - this")
     gumbel_considered: int = Field(16, ge=1, le=600, description="Gumbel: actions considered at the root")
     value_scale: float = Field(0.1, gt=0.0, le=10.0, description="Gumbel: sigma(Q) scale")
@@ -212,6 +240,7 @@ class KeiseiConfig(_Section):
     env: EnvConfig = Field(default_factory=EnvConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    ppo: PPOConfig = Field(default_factory=PPOConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -256,6 +285,34 @@ def _format_validation(exc: ValidationError, source: str) -> str:
             continue
         parts.append(f"{path}: {msg}")
     return f"invalid config ({source}): " + "; ".join(parts)
+
+
+def _migrate(data: dict, source: str, note: bool = True) -> dict:
+    """Move PPO's keys that an older config wrote under [training] to [ppo] (one deprecation line when
+    ``note``); a key set in both places is a ConfigError naming both."""
+    training = data.get("training")
+    if not isinstance(training, dict):
+        return data
+    moved = [k for k in MOVED_TO_PPO if k in training]
+    if not moved:
+        return data
+    ppo = data.get("ppo") if isinstance(data.get("ppo"), dict) else {}
+    both = [k for k in moved if k in ppo]
+    if both:
+        raise ConfigError(f"invalid config ({source}): " + "; ".join(
+            f"training.{k} and ppo.{k} are both set: training.{k} is the old name of ppo.{k}; keep ppo.{k}"
+            for k in both))
+    data = {**data, "training": {k: v for k, v in training.items() if k not in moved},
+            "ppo": {**ppo, **{k: training[k] for k in moved}}}
+    if note:
+        _note_moved(source, moved)
+    return data
+
+
+def _note_moved(source: str, keys: list[str]) -> None:
+    """The one deprecation line for old [training] names of PPO's keys."""
+    logger.warning("config (%s): %s moved to [ppo]; read as %s (rename them: the old names will stop working)",
+                   source, ", ".join(f"training.{k}" for k in keys), ", ".join(f"ppo.{k}" for k in keys))
 
 
 def _deep_merge(base: dict, extra: dict) -> dict:
@@ -318,12 +375,18 @@ def load_config(
             file_data = tomllib.loads(p.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
-        data = _deep_merge(data, file_data)
+        data = _deep_merge(data, _migrate(file_data, str(p)))
         source = str(p)
     items = overrides.items() if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
+    old = []
     for key, value in items:
-        key_path = key.split(".") if isinstance(key, str) else key
+        key_path = key.split(".") if isinstance(key, str) else list(key)
+        if len(key_path) == 2 and key_path[0] == "training" and key_path[1] in MOVED_TO_PPO:
+            old.append(key_path[1])
+            key_path = ["ppo", key_path[1]]
         _apply_override(data, key_path, value)
+    if old:
+        _note_moved("--set", old)
     if overrides:
         source += " + overrides"
     try:
@@ -333,8 +396,9 @@ def load_config(
 
 
 def config_from_dict(data: dict, source: str = "checkpoint") -> KeiseiConfig:
+    """A config saved by Keisei (a checkpoint's, rank 0's); older layouts are migrated without a note."""
     try:
-        return KeiseiConfig.model_validate(data)
+        return KeiseiConfig.model_validate(_migrate(data, source, note=False))
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, source)) from None
 

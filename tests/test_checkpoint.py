@@ -15,7 +15,7 @@ from keisei.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from keisei.config import KeiseiConfig, ModelConfig, TrainingConfig
+from keisei.config import KeiseiConfig, ModelConfig, PPOConfig
 from keisei.errors import DurableWriteError
 from keisei.models import OBS_SHAPE, build_model, state_dict_for_save
 from keisei.rl import PPOLearner
@@ -31,7 +31,7 @@ def _one_thread():
 def make_payload(model_cfg: ModelConfig = TINY) -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(0)
     model = build_model(model_cfg).eval()
-    learner = PPOLearner(model, TrainingConfig(), total_updates=10).state_dict()
+    learner = PPOLearner(model, PPOConfig(), total_updates=10).state_dict()
     payload = {
         "model_name": model_cfg.name,
         "model_arch": model_cfg.model_dump(),

@@ -1,6 +1,6 @@
 """Shared by `keisei play` and `keisei analyse`: a board in text, and the engine's search in this process.
 
-The engine is the same ``NetworkThinker`` that `keisei usi` plays (keisei.search.thinker), asked for one
+The engine is the same ``NetworkThinker`` that `keisei usi` plays (keisei.engine.thinker), asked for one
 move at a time with a simulation count and/or a time limit; scores use the USI engine's logistic scale
 (keisei.usi.thinking.value_to_cp).
 """
@@ -71,7 +71,7 @@ class LocalEngine:
             raise KeiseiError(f"--seconds {args.seconds}: must be > 0")
         if args.nodes == 0 and args.seconds is None:
             raise KeiseiError("--nodes 0 needs --seconds (a time limit)")
-        from keisei.search.thinker import build_thinker
+        from keisei.engine.thinker import build_thinker
 
         self.nodes = args.nodes or None
         self.seconds = args.seconds

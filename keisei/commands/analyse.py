@@ -15,7 +15,7 @@ import json
 from keisei.commands._terminal import Analysis, LocalEngine, add_engine_arguments
 from keisei.errors import KeiseiError
 from keisei.shogi import Game, IllegalMoveError
-from keisei.shogi.sfen import STARTPOS_SFEN
+from keisei.shogi.sfen import parse_position
 
 
 def register(sub) -> None:
@@ -59,24 +59,13 @@ def run(args: argparse.Namespace) -> int:
 
 def position(text: str) -> Game:
     """'SFEN [moves m...]' or 'startpos [moves m...]' -> Game; KeiseiError naming what is wrong."""
-    words = text.split()
-    moves: list[str] = []
-    if "moves" in words:
-        at = words.index("moves")
-        words, moves = words[:at], words[at + 1:]
-    if words[:1] == ["sfen"]:
-        words = words[1:]
-    sfen = STARTPOS_SFEN if words == ["startpos"] else " ".join(words)
     try:
-        game = Game(sfen)
+        sfen, moves = parse_position(text)
+        return Game.from_moves(sfen, moves)
+    except IllegalMoveError as exc:
+        raise KeiseiError(f"--sfen: move {exc.ply} {exc.move!r} is not legal ({exc})") from None
     except ValueError as exc:
         raise KeiseiError(f"--sfen: {exc}") from None
-    for ply, move in enumerate(moves, 1):
-        try:
-            game.push_usi(move)
-        except IllegalMoveError as exc:
-            raise KeiseiError(f"--sfen: move {ply} {move!r} is not legal ({exc})") from None
-    return game
 
 
 def analyse_position(engine: LocalEngine, game: Game, multipv: int) -> dict:

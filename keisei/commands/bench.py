@@ -1,11 +1,23 @@
-"""`keisei bench env|learn|search|train|parallel`: benchmarks (figures for the README; never asserted in tests)."""
+"""`keisei bench env|learn|search|train|parallel`: every benchmark's arguments, registered here in one place.
+
+The benchmarks live in keisei/bench/ (figures for the README; never asserted in tests); each module's
+``main(args)`` runs one and is imported only when chosen.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
+from collections.abc import Callable
 
 
-def register(sub):
+def _runner(name: str) -> Callable[..., int]:
+    def run(args) -> int:
+        return importlib.import_module(f"keisei.bench.{name}").main(args)
+
+    return run
+
+
+def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks")
     bsub = p.add_subparsers(dest="bench", required=True, metavar="BENCH")
 
@@ -13,7 +25,7 @@ def register(sub):
     e.add_argument("--seconds", type=float, default=5.0)
     e.add_argument("--envs", type=int, default=64)
     e.add_argument("--json", action="store_true")
-    e.set_defaults(func=_bench_env)
+    e.set_defaults(func=_runner("env"))
 
     lp = bsub.add_parser("learn", help="train the CPU preset from scratch and score vs random/greedy over time")
     lp.add_argument("--minutes", type=float, default=30.0)
@@ -23,27 +35,37 @@ def register(sub):
     lp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     lp.add_argument("--run-dir", default=None)
     lp.add_argument("--json", default=None, help="write the curve as JSON to this file")
-    lp.set_defaults(func=_bench_learn)
+    lp.set_defaults(func=_runner("learn"))
 
-    __import__("keisei.search.bench", fromlist=["register"]).register(bsub)  # `keisei bench search`
-    __import__("keisei.training.bench_train", fromlist=["register"]).register(bsub)  # `keisei bench train`
-    __import__("keisei.training.parallel.bench", fromlist=["register"]).register(bsub)  # `keisei bench parallel`
+    s = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size")
+    s.add_argument("--seconds", type=float, default=3.0, help="per configuration")
+    s.add_argument("--batch-sizes", default="1,8,32", help="comma-separated leaves per tree per network call")
+    s.add_argument("--trees", type=int, default=8, help="positions searched together")
+    s.add_argument("--sims", type=int, default=128, help="simulations per search")
+    s.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct")
+    s.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3)
+    s.add_argument("--evaluators", default="stub,net", help="stub, net or both")
+    s.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_runner("search"))
 
+    t = bsub.add_parser("train", help="steps/s of the real trainer per CPU thread setting (idle or loaded)")
+    t.add_argument("--seconds", type=float, default=20.0, help="training seconds per setting")
+    t.add_argument("--threads", default="1,2", help="training.torch_threads values, comma-separated")
+    t.add_argument("--interop", default="1", help="training.interop_threads values, comma-separated")
+    t.add_argument("--wait-policy", default="passive,default",
+                   help="OpenMP wait policies, comma-separated: passive, active, default")
+    t.add_argument("--load", default="0", help="busy processes beside the trainer, comma-separated counts")
+    t.add_argument("--preset", default="tiny")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--json", action="store_true", help="print the results as JSON")
+    t.set_defaults(func=_runner("train"))
 
-def _bench_env(args) -> int:
-    from keisei.shogi.bench import run_env_bench
-
-    res = run_env_bench(seconds=args.seconds, num_envs=args.envs)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"VecEnv (encode + legal mask): {res['env_steps_per_s']:,.0f} env steps/s")
-        print(f"raw cshogi loop:              {res['raw_plies_per_s']:,.0f} plies/s")
-        print(f"ratio:                        {res['ratio']:.3f}")
-    return 0
-
-
-def _bench_learn(args) -> int:
-    from keisei.training.bench_learn import run_learn_bench
-
-    return run_learn_bench(args)
+    par = bsub.add_parser("parallel", help="self-play SPS: one process vs N actor processes (same preset)")
+    par.add_argument("--seconds", type=float, default=60.0, help="training loop time per configuration")
+    par.add_argument("--workers", default="1,2,4", help="comma-separated parallel.num_workers values")
+    par.add_argument("--preset", default="tiny")
+    par.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    par.add_argument("--no-single", action="store_true", help="skip the one-process baseline")
+    par.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    par.set_defaults(func=_runner("parallel"))

@@ -98,9 +98,8 @@ class Match:
             if not self.human_plies:
                 say("nothing to undo")
                 return "again"
-            self.game = Game(game.start_sfen, max_plies=game.max_plies)
-            for move in game.moves[: self.human_plies.pop()]:
-                self.game.push_usi(move)
+            self.game = Game.from_moves(game.start_sfen, game.moves[: self.human_plies.pop()],
+                                        max_plies=game.max_plies)
             self.engine.new_game()  # the search tree belongs to the abandoned line
             return "moved"
         ply = game.ply

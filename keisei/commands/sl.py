@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -23,12 +22,28 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from keisei.atomic import atomic_write_text
     from keisei.config import load_config
-    from keisei.sl.dataset import build_dataset
+    from keisei.run.session import SessionManager
+    from keisei.sl.dataset import check_record_inputs
 
     config = load_config(args.config, args.preset, args.overrides)
-    run_dir = Path(args.run_dir)
+    check_record_inputs(args.records)  # bad input creates nothing
+    if args.device is not None:
+        config.training.device = args.device
+    # one `keisei sl` or `keisei train` per run directory, from the data set build to the last checkpoint
+    session = SessionManager(config, args.run_dir, holder="keisei sl")
+    session.acquire()
+    try:
+        return _build_and_train(args, config, session)
+    finally:
+        session.close()
+
+
+def _build_and_train(args: argparse.Namespace, config, session) -> int:
+    from keisei.atomic import atomic_write_text
+    from keisei.sl.dataset import build_dataset
+
+    run_dir = session.run_dir
     data_dir = run_dir / "data"
     _manifest, report = build_dataset(args.records, data_dir, config.sl, rebuild=args.rebuild)
     print(f"training set:  {data_dir}" + (" (up to date, reused)" if report.reused else ""), flush=True)
@@ -42,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from keisei.sl.train import SLTrainer
 
-    trainer = SLTrainer(config, data_dir, run_dir, device=args.device)
+    trainer = SLTrainer(config, data_dir, run_dir, session=session)
     print(f"model:         {config.model.name}, {trainer.num_parameters:,} parameters on {trainer.device}; "
           f"{trainer.total_steps:,} steps of {config.sl.batch_size}", flush=True)
     print(f"TensorBoard:   tensorboard --logdir {run_dir}", flush=True)

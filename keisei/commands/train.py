@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--config", default=None, help="TOML config file")
     p.add_argument("--preset", default=None, help="tiny | small | base")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set training.learning_rate=1e-4 (repeatable)")
+                   help="override a config field, e.g. --set ppo.learning_rate=1e-4 (repeatable)")
     p.add_argument("--run-dir", default=None, help="run directory (default: <logging.run_root>/<run name>)")
     p.add_argument("--resume", default=None, metavar="latest|PATH", help="continue from a checkpoint")
     p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"), help="overrides training.device")
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if env is None:
         return train(args, *resume_config(args), World.single())
     from keisei.config import config_from_dict
-    from keisei.training.session import resolve_device
+    from keisei.run.session import resolve_device
 
     # the process group's backend and timeout come from this command line, the same on every rank (a resumed
     # run's config.toml is read by rank 0 only, after joining)
@@ -129,7 +129,12 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
             from keisei.training.model_manager import load_init_checkpoint
 
             init = load_init_checkpoint(args.init_from, config)  # checked before anything is written
-        trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device, world=world)
+        from keisei.evaluation.callback import periodic_evaluation
+        from keisei.training.distributed import rank_config
+
+        callbacks = periodic_evaluation(rank_config(config, world.rank))  # rank 0 alone evaluates
+        trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device, world=world,
+                          callbacks=callbacks)
         if init is not None:
             trainer.models.init_from(init)
     except BaseException as exc:  # noqa: BLE001 - agreed with the other ranks, then re-raised
@@ -151,7 +156,9 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
             trainer.run()
             return 0
         if world.is_distributed:
-            batch = config.env.num_envs * config.training.num_steps
+            from keisei.training.algorithms import algorithm
+
+            batch = algorithm(config).steps_per_update(config)
             print(f"distributed:   {world.world_size} ranks ({world.backend}), global batch {world.world_size} x "
                   f"{batch} = {world.world_size * batch} steps per update", flush=True)
         print(f"run directory: {trainer.run_dir}", flush=True)

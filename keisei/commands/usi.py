@@ -1,6 +1,6 @@
 """`keisei usi`: run a checkpoint as a USI engine on stdin/stdout, or write a launcher a GUI can register.
 
-Heavy imports (torch, the network) wait until the GUI's first ``isready`` (keisei.search.thinker), so
+Heavy imports (torch, the network) wait until the GUI's first ``isready`` (keisei.engine.thinker), so
 ``usi`` is answered at once. While the engine runs, file descriptor 1 is kept for the protocol and anything
 else printed to stdout (by a library) is sent to stderr.
 """
@@ -117,7 +117,7 @@ def write_launcher(path: Path, checkpoint: Path, options: list[str]) -> Path:
 
 
 def _build_thinker(options: Mapping[str, object]):
-    from keisei.search.thinker import build_thinker
+    from keisei.engine.thinker import build_thinker
 
     return build_thinker(options)
 

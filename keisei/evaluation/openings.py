@@ -68,10 +68,7 @@ def start_game(opening: Opening, max_plies: int = 512, impasse_points: int = 27)
 
     ``max_plies`` counts from the start position, so the opening's plies count towards it.
     """
-    game = Game(max_plies=max_plies, impasse_points=impasse_points)
-    for usi in opening.moves:
-        game.push_usi(usi)
-    return game
+    return Game.from_moves(None, opening.moves, max_plies=max_plies, impasse_points=impasse_points)
 
 
 def schedule(name: str, num_pairs: int) -> list[Opening]:

@@ -1,8 +1,9 @@
-"""Fixed-size rollout storage for vectorised self-play, with GAE and shuffled minibatches."""
+"""Fixed-size rollout storage for vectorised self-play, with GAE and shuffled minibatches; PPO's batch type."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -104,3 +105,26 @@ class RolloutBuffer:
         perm = torch.randperm(total, generator=generator).to(self.device)
         for idx in torch.tensor_split(perm, num_minibatches):
             yield {k: v[idx] for k, v in flat.items()}
+
+
+@dataclass
+class PPOBatch:
+    """PPO's batch (``PPOLearner.learn``): T steps of N envs of on-policy experience.
+
+    ``buffer`` holds obs/masks/actions/behaviour logprobs/values/rewards/terminated/truncated/bootstrap values;
+    ``next_values`` [N] is V(obs after the last step) from the side to move's view; ``versions`` int64 [T, N]
+    is the policy (model) version that chose each action.
+    """
+
+    buffer: RolloutBuffer
+    next_values: Tensor
+    versions: Tensor
+
+    @property
+    def steps(self) -> int:
+        return self.buffer.num_steps * self.buffer.num_envs
+
+    @staticmethod
+    def versions_of(version: int, num_steps: int, num_envs: int) -> Tensor:
+        """A [T, N] version tag where one policy version made every transition (in-process collection)."""
+        return torch.full((num_steps, num_envs), int(version), dtype=torch.int64)

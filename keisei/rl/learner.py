@@ -1,53 +1,46 @@
 """The Learner seam: what a training loop needs from an algorithm (PPO today, a search learner next).
 
-A Learner consumes :class:`Experience` (filled by a Collector, every transition tagged with the policy version
-that produced it), owns its optimizer / scheduler / RNG state and the checkpoint keys that hold it, and returns
-named metrics. The loop never knows which algorithm runs, nor in how many processes the experience was made.
+A Learner consumes batches of its own type (made by its algorithm's Collector, every transition tagged with the
+policy version that produced it; PPO's is :class:`keisei.rl.buffer.PPOBatch`), owns its optimizer / scheduler /
+RNG state and the checkpoint keys that hold it, and returns named metrics. The loop never knows which algorithm
+runs, nor in how many processes the batch was made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
-import torch
 from torch import Tensor, nn
 
-from keisei.rl.buffer import RolloutBuffer
 
-
-@dataclass
-class Experience:
-    """One batch of on-policy experience: T steps of N envs.
-
-    ``buffer`` holds obs/masks/actions/behaviour logprobs/values/rewards/terminated/truncated/bootstrap values;
-    ``next_values`` [N] is V(obs after the last step) from the side to move's view; ``versions`` int64 [T, N]
-    is the policy (model) version that chose each action.
-    """
-
-    buffer: RolloutBuffer
-    next_values: Tensor
-    versions: Tensor
+class Batch(Protocol):
+    """What the training loop needs of any learner's batch (PPO's is keisei.rl.buffer.PPOBatch)."""
 
     @property
     def steps(self) -> int:
-        return self.buffer.num_steps * self.buffer.num_envs
+        """Env steps (transitions) in the batch: the run's timesteps advance by this."""
+        ...
 
-    @staticmethod
-    def versions_of(version: int, num_steps: int, num_envs: int) -> Tensor:
-        """A [T, N] version tag where one policy version made every transition (in-process collection)."""
-        return torch.full((num_steps, num_envs), int(version), dtype=torch.int64)
+    @property
+    def versions(self) -> Tensor:
+        """int64: the policy (model) version that chose each transition."""
+        ...
 
 
-class Learner(Protocol):
-    """Consumes experience and updates the model in place (the model's version advances by one per learn)."""
+BatchT = TypeVar("BatchT", contravariant=True)  # noqa: PLC0105 - the learner's batch type
+
+
+class Learner(Protocol[BatchT]):
+    """Consumes a batch of its own type and updates the model in place (the model's version advances by one
+    per learn). Built by the algorithm's entry in keisei.training.algorithms, which also builds the collector
+    that makes its batches."""
 
     #: payload keys of keisei.checkpoint that hold this learner's state (checked before a resume starts)
     checkpoint_keys: ClassVar[tuple[str, ...]]
 
-    def learn(self, experience: Experience) -> dict[str, float]:
-        """One update from ``experience``; metrics by name (e.g. ``losses/approx_kl``)."""
+    def learn(self, batch: BatchT) -> dict[str, float]:
+        """One update from ``batch``; metrics by name (e.g. ``losses/approx_kl``)."""
         ...
 
     def checkpoint_state(self) -> dict[str, Any]:

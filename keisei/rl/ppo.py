@@ -12,33 +12,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from keisei.config import TrainingConfig
+from keisei.config import PPOConfig
+from keisei.models import amp_dtype
 from keisei.models.masking import check_actions_legal, check_legal_mask, log_prob_and_entropy
-from keisei.rl.buffer import RolloutBuffer
-from keisei.rl.learner import Experience, GradientSync
+from keisei.rl.buffer import PPOBatch, RolloutBuffer
+from keisei.rl.learner import GradientSync
 from keisei.rl.losses import PPOLosses, explained_variance, normalize_advantages, ppo_losses
 from keisei.rl.schedule import lr_lambda
 
 log = logging.getLogger(__name__)
 
-_STEP_METRICS = (
-    "policy_loss",
-    "value_loss",
-    "entropy",
-    "old_approx_kl",
-    "approx_kl",
-    "clipfrac",
-    "grad_norm",
-)
-_KL = _STEP_METRICS.index("approx_kl")
 _STATE_KEYS = ("optimizer", "scheduler", "scaler", "generator")
 
 
 class PPOLearner:
     """Owns the optimizer (Adam), the LR scheduler (per optimizer step), the AMP scaler and the minibatch RNG.
 
-    Implements keisei.rl.learner.Learner: ``learn(experience)`` computes the negamax GAE returns and runs
-    ``update``; the importance ratio uses the behaviour log-probs stored with the experience.
+    Implements keisei.rl.learner.Learner[PPOBatch]: ``learn(batch)`` computes the negamax GAE returns and runs
+    ``update``; the importance ratio uses the behaviour log-probs stored with the batch.
 
     ``grad_sync`` (data-parallel runs): gradients are averaged over ranks after every backward (before the AMP
     unscale, so an inf on any rank skips the step on all), the target-KL early stop uses the mean KL over
@@ -51,10 +42,13 @@ class PPOLearner:
     def __init__(
         self,
         model: nn.Module,
-        cfg: TrainingConfig,
+        cfg: PPOConfig,
         total_updates: int,
         device: torch.device | str | None = None,
         grad_sync: GradientSync | None = None,
+        *,
+        seed: int = 1,
+        amp: str = "off",
     ) -> None:
         if total_updates < 1:
             raise ValueError(f"total_updates must be >= 1, got {total_updates}")
@@ -62,7 +56,10 @@ class PPOLearner:
         self.grad_sync = grad_sync
         self._params = list(model.parameters())
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.amp_dtype = self._resolve_amp(cfg.amp)
+        self.amp_dtype = amp_dtype(amp, self.device)
+        if amp != "off" and self.amp_dtype is None:
+            log.warning("training.amp=%s ignored: mixed precision is only used on CUDA (device is %s)",
+                        amp, self.device)
         self.total_steps = total_updates * cfg.update_epochs * cfg.num_minibatches
         self.optimizer = torch.optim.Adam(
             model.parameters(), lr=cfg.learning_rate, eps=1e-5, weight_decay=cfg.weight_decay
@@ -71,21 +68,10 @@ class PPOLearner:
             self.optimizer, lr_lambda(cfg.lr_schedule, self.total_steps)
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
-        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.generator = torch.Generator().manual_seed(seed)
 
-    def _resolve_amp(self, amp: str) -> torch.dtype | None:
-        if amp == "off":
-            return None
-        if self.device.type != "cuda":
-            log.warning(
-                "training.amp=%s ignored: mixed precision is only used on CUDA (device is %s)",
-                amp,
-                self.device,
-            )
-            return None
-        return torch.bfloat16 if amp == "bf16" else torch.float16
-
-    def _optimizer_step(self, mb: dict[str, torch.Tensor]) -> list[float]:
+    def _optimizer_step(self, mb: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One minibatch step; -> its statistics by name (the PPOLosses terms and grad_norm)."""
         cfg = self.cfg
         check_legal_mask(mb["masks"], mb["masks"].shape[-1])
         check_actions_legal(mb["masks"], mb["actions"])
@@ -94,17 +80,9 @@ class PPOLearner:
         new_logprob, entropy = log_prob_and_entropy(logits, mb["masks"], mb["actions"])
         adv = normalize_advantages(mb["advantages"]) if cfg.norm_adv else mb["advantages"]
         out: PPOLosses = ppo_losses(
-            new_logprob,
-            mb["logprobs"],
-            adv,
-            new_value.float(),
-            mb["values"],
-            mb["returns"],
-            entropy,
-            cfg.clip_coef,
-            cfg.clip_vloss,
-            cfg.vf_coef,
-            cfg.ent_coef,
+            new_logprob=new_logprob, old_logprob=mb["logprobs"], advantages=adv, new_value=new_value.float(),
+            old_value=mb["values"], returns=mb["returns"], entropy=entropy, clip_coef=cfg.clip_coef,
+            clip_vloss=cfg.clip_vloss, vf_coef=cfg.vf_coef, ent_coef=cfg.ent_coef,
         )
         if not bool(torch.isfinite(out.loss)):
             raise FloatingPointError(f"PPO loss is not finite ({float(out.loss)}); training diverged")
@@ -117,19 +95,21 @@ class PPOLearner:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        stats = [out.policy_loss, out.value_loss, out.entropy, out.old_approx_kl, out.approx_kl, out.clipfrac]
-        return torch.stack([s.detach().float() for s in stats] + [grad_norm.float()]).tolist()
+        stats = {name: value for name, value in out._asdict().items() if name != "loss"}
+        stats["grad_norm"] = grad_norm
+        values = torch.stack([v.detach().float() for v in stats.values()]).tolist()  # one device sync
+        return dict(zip(stats, values))
 
-    def learn(self, experience: Experience) -> dict[str, float]:
-        """GAE returns (training.gamma, training.gae_lambda) on the experience, then one PPO update."""
-        experience.buffer.compute_returns(experience.next_values.clone(), self.cfg.gamma, self.cfg.gae_lambda)
-        return self.update(experience.buffer)
+    def learn(self, batch: PPOBatch) -> dict[str, float]:
+        """GAE returns (ppo.gamma, ppo.gae_lambda) on the batch, then one PPO update."""
+        batch.buffer.compute_returns(batch.next_values.clone(), self.cfg.gamma, self.cfg.gae_lambda)
+        return self.update(batch.buffer)
 
     def update(self, buffer: RolloutBuffer) -> dict[str, float]:
         """Run up to update_epochs epochs of minibatch PPO on `buffer`; returns CleanRL-named metrics."""
         cfg = self.cfg
         lr = self.optimizer.param_groups[0]["lr"]
-        rows: list[list[float]] = []
+        rows: list[dict[str, float]] = []
         epochs_run = 0
         self.model.train()
         try:
@@ -139,7 +119,7 @@ class PPOLearner:
                 ]
                 rows += epoch_rows
                 epochs_run += 1
-                epoch_kl = sum(r[_KL] for r in epoch_rows) / len(epoch_rows)
+                epoch_kl = sum(r["approx_kl"] for r in epoch_rows) / len(epoch_rows)
                 if cfg.target_kl is not None and self._mean([epoch_kl])[0] > cfg.target_kl:
                     break  # every rank agrees: they all stop after the same epoch
             if self.grad_sync is not None:
@@ -149,11 +129,10 @@ class PPOLearner:
         # an early stop skips optimizer steps: advance the schedule so LR keeps tracking the update count
         for _ in range((cfg.update_epochs - epochs_run) * cfg.num_minibatches):
             self.scheduler.step()
-        means = [sum(col) / len(col) for col in zip(*rows)]
-        means.append(explained_variance(buffer.values.flatten(), buffer.returns.flatten()))
-        means = self._mean(means)
-        metrics = {f"losses/{name}": value for name, value in zip(_STEP_METRICS, means)}
-        metrics["losses/explained_variance"] = means[-1]
+        means = {name: sum(r[name] for r in rows) / len(rows) for name in rows[0]}
+        means["explained_variance"] = explained_variance(buffer.values.flatten(), buffer.returns.flatten())
+        means = dict(zip(means, self._mean(list(means.values()))))  # over ranks, by name
+        metrics = {f"losses/{name}": value for name, value in means.items()}
         metrics["charts/learning_rate"] = lr
         metrics["ppo/epochs_run"] = float(epochs_run)
         return metrics

@@ -5,8 +5,8 @@ This package never imports ``keisei.training``; only ``evaluator.NetworkEvaluato
 
 from keisei.search.config import SearchConfig
 from keisei.search.evaluator import Evaluator, NetworkEvaluator, UniformEvaluator
-from keisei.search.mate import MateResult, mate_search
 from keisei.search.mcts import BatchedMCTS, SearchResult
+from keisei.shogi.mate import MateResult, mate_search
 
 __all__ = [
     "BatchedMCTS",

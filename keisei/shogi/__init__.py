@@ -26,7 +26,7 @@ from keisei.shogi.game import (
 from keisei.shogi.labels import NUM_ACTIONS, move_labels
 from keisei.shogi.players import GreedyPlayer, Player, RandomPlayer
 from keisei.shogi.records import load_record, record_text, save_record
-from keisei.shogi.sfen import STARTPOS_SFEN, flip_sfen, validate_sfen
+from keisei.shogi.sfen import STARTPOS_SFEN, flip_sfen, parse_position, validate_sfen
 from keisei.shogi.vecenv import StepResult, VecEnv, parse_opening, random_legal_actions
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "load_record",
     "move_labels",
     "parse_opening",
+    "parse_position",
     "random_legal_actions",
     "record_text",
     "save_record",

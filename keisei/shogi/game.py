@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cshogi
@@ -45,6 +46,7 @@ class IllegalMoveError(ValueError):
     def __init__(self, move: object, sfen: str, detail: str = "") -> None:
         self.move = move
         self.sfen = sfen
+        self.ply: int | None = None  # Game.from_moves: the 1-based index of the move in the replayed list
         extra = f" ({detail})" if detail else ""
         super().__init__(f"illegal move {move!r}{extra} in position sfen {sfen}")
 
@@ -280,6 +282,22 @@ class Game:
         if self._result is not None:
             raise GameOverError(result.reason, self.sfen(), f"game already over: {self._result.reason}")
         self._result = result
+
+    @classmethod
+    def from_moves(cls, start_sfen: str | None = None, moves: Iterable[str] = (), *, max_plies: int = 512,
+                   impasse_points: int = 27) -> Game:
+        """The game from ``start_sfen`` (None: the start position) after ``moves`` (USI), the one replay of a
+        move list in Keisei. A malformed SFEN raises ValueError; an illegal move raises IllegalMoveError with
+        ``.ply`` set to its 1-based index in ``moves`` and ``.move`` to it (callers word the error for their
+        input)."""
+        game = cls(start_sfen, max_plies=max_plies, impasse_points=impasse_points)
+        for ply, move in enumerate(moves, 1):
+            try:
+                game.push_usi(move)
+            except IllegalMoveError as exc:
+                exc.ply, exc.move = ply, move
+                raise
+        return game
 
     def copy(self) -> Game:
         """An independent copy (board, history, repetition counts, result)."""

@@ -10,7 +10,7 @@ import re
 
 import cshogi
 
-__all__ = ["STARTPOS_SFEN", "flip_sfen", "validate_sfen"]
+__all__ = ["STARTPOS_SFEN", "flip_sfen", "parse_position", "validate_sfen"]
 
 STARTPOS_SFEN = "lnsgkgsnl/1r5b1/ppppppppp/9/9/9/PPPPPPPPP/1B5R1/LNSGKGSNL b - 1"
 
@@ -155,3 +155,22 @@ def flip_sfen(sfen: str) -> str:
         ranks.append(text + (str(empty) if empty else ""))
     new_hand = "-" if hand == "-" else hand.swapcase()
     return validate_sfen(f"{'/'.join(ranks)} {'w' if side == 'b' else 'b'} {new_hand} {number}")
+
+
+def parse_position(args: str | list[str]) -> tuple[str, list[str]]:
+    """USI ``position`` arguments -> (start SFEN, moves): ``startpos [moves m...]``, ``sfen B S H [N] [moves m...]``
+    or a bare ``B S H [N] [moves m...]`` (the move number may be omitted: some tools do). The SFEN is not yet
+    validated (``Game`` does that); ValueError names what cannot be read."""
+    words = args.split() if isinstance(args, str) else list(args)
+    moves: list[str] = []
+    if "moves" in words:
+        at = words.index("moves")
+        words, moves = words[:at], words[at + 1:]
+    if words == ["startpos"]:
+        return STARTPOS_SFEN, moves
+    fields = words[1:] if words[:1] == ["sfen"] else words
+    if len(fields) == 3:
+        fields = [*fields, "1"]
+    if len(fields) != 4:
+        raise ValueError(f"expected 'startpos' or 'sfen <board> <side> <hand> <move>', got {' '.join(words)!r}")
+    return " ".join(fields), moves

@@ -50,9 +50,7 @@ def parse_opening(opening: str, max_plies: int = 512, impasse_points: int = 27) 
         if "/" in opening:
             game = Game(opening, max_plies=max_plies, impasse_points=impasse_points)
         else:
-            game = Game(max_plies=max_plies, impasse_points=impasse_points)
-            for usi in opening.split():
-                game.push_usi(usi)
+            game = Game.from_moves(None, opening.split(), max_plies=max_plies, impasse_points=impasse_points)
     except ValueError as exc:
         raise ValueError(f"opening {opening!r}: {exc}") from exc
     if game.result is not None:
@@ -130,10 +128,9 @@ class VecEnv:
             raise ValueError(f"env state is for {state.get('num_envs')} envs, this VecEnv has {self.num_envs}")
         games = []
         for i, saved in enumerate(state["games"]):
-            game = Game(saved["start_sfen"], max_plies=self.max_plies, impasse_points=self._impasse_points)
             try:
-                for usi in saved["moves"]:
-                    game.push_usi(usi)
+                game = Game.from_moves(saved["start_sfen"], saved["moves"], max_plies=self.max_plies,
+                                       impasse_points=self._impasse_points)
             except ValueError as exc:
                 raise ValueError(f"env state, env {i}: {exc}") from exc
             if game.result is not None:

@@ -184,14 +184,21 @@ def _progress():
                     transient=True, disable=not sys.stderr.isatty())
 
 
+def check_record_inputs(paths: Sequence[str | Path]) -> list[Path | RecordSkip]:
+    """The record files under ``paths`` (and the skips); DatasetError naming the path when there are none or a
+    file has an unknown type. ``keisei sl`` calls it before it creates anything."""
+    items = list(record_files(paths))
+    if not any(not isinstance(p, RecordSkip) for p in items):
+        raise DatasetError(f"no record files (.csa .kif .kifu .hcpe .hcpe3) in {', '.join(map(str, paths))}")
+    return items
+
+
 def build_dataset(paths: Sequence[str | Path], out_dir: str | Path, cfg: SLConfig, *,
                   rebuild: bool = False) -> tuple[dict[str, Any], BuildReport]:
     """Build (or reuse, when built from the same records and filters) the training set at ``out_dir``."""
     out_dir = Path(out_dir)
-    items = list(record_files(paths))
+    items = check_record_inputs(paths)
     files = [p for p in items if not isinstance(p, RecordSkip)]
-    if not files:
-        raise DatasetError(f"no record files (.csa .kif .kifu .hcpe .hcpe3) in {', '.join(map(str, paths))}")
     digest, _ = records_digest(paths)
     key = _build_key(digest, cfg)
     if out_dir.exists() and not rebuild:

@@ -29,14 +29,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from keisei.config import KeiseiConfig, save_config
-from keisei.models import build_model, state_dict_for_save, unwrap_model
+from keisei.config import KeiseiConfig
+from keisei.models import amp_dtype, build_model, unwrap_model
+from keisei.run.checkpoints import CheckpointManager, model_payload
+from keisei.run.metrics import MetricsManager
+from keisei.run.session import SessionManager
 from keisei.shogi.encoding import get_feature_set
 from keisei.sl.dataset import FLAG_EVAL, SL_DTYPE, DatasetError, load_manifest
-from keisei.training.checkpoint_manager import CheckpointManager
-from keisei.training.metrics import MetricsManager
-from keisei.training.session import resolve_device, seed_everything
-from keisei.training.threads import resolve_torch_threads
 
 __all__ = ["SLSummary", "SLTrainer", "ShardSet", "value_targets"]
 
@@ -142,25 +141,37 @@ class SLSummary:
 
 
 class SLTrainer:
-    """``SLTrainer(config, data_dir, run_dir, device=None).run()`` -> SLSummary."""
+    """``SLTrainer(config, data_dir, run_dir, device=None).run()`` -> SLSummary.
+
+    The run directory is locked (one trainer per run, as ``keisei train``) from here until ``run()`` returns;
+    ``session`` is one the caller already acquired (``keisei sl`` holds it while it builds the data set)."""
 
     def __init__(self, config: KeiseiConfig, data_dir: str | Path, run_dir: str | Path,
-                 device: str | None = None) -> None:
+                 device: str | None = None, session: SessionManager | None = None) -> None:
+        if device is not None:
+            config = config.model_copy(deep=True)
+            config.training.device = device
+        self.session = session or SessionManager(config, run_dir, holder="keisei sl")
+        self.session.acquire()
+        try:
+            self._build(config, Path(data_dir))
+        except BaseException:
+            self.session.close()
+            raise
+
+    def _build(self, config: KeiseiConfig, data_dir: Path) -> None:
         self.config = config
         self.cfg = config.sl
-        self.data_dir = Path(data_dir)
-        self.run_dir = Path(run_dir)
+        self.data_dir = data_dir
+        self.run_dir = self.session.run_dir
         self.manifest = load_manifest(self.data_dir)
         self.train_set = ShardSet(self.data_dir, self.manifest["shards"]["train"])
         self.val_set = ShardSet(self.data_dir, self.manifest["shards"]["val"])
         if len(self.train_set) == 0:
             raise DatasetError(f"{self.data_dir}: the training split is empty")
         t = config.training
-        self.device = resolve_device(device or t.device)
-        self._saved_threads = torch.get_num_threads()
-        if (threads := resolve_torch_threads(t.torch_threads)) > 0:
-            torch.set_num_threads(threads)
-        seed_everything(t.seed)
+        self.device = self.session.device
+        self.session.setup()  # config.toml, train.log, torch threads, seeds (before the model is built)
         self.rng = np.random.default_rng(t.seed)
         self.model = build_model(config.model).to(self.device)
         if t.compile:
@@ -173,9 +184,8 @@ class SLTrainer:
             self.total_steps = min(self.total_steps, self.cfg.max_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, self.total_steps) / self.total_steps)))
-        cuda = self.device.type == "cuda"
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.amp) if cuda else None
-        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and t.amp == "fp16")
+        self.amp_dtype = amp_dtype(t.amp, self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.encoder = _Encoder(self.cfg.batch_size)
         self.checkpoints = CheckpointManager(self.run_dir, t.keep_checkpoints)
         self.steps = 0
@@ -255,15 +265,8 @@ class SLTrainer:
         source = {"kind": "supervised", "records_digest": self.manifest["records_digest"],
                   "train_positions": len(self.train_set), "val_positions": len(self.val_set),
                   "steps": self.steps, "samples": self.samples, **{k: float(v) for k, v in self.last_val.items()}}
-        return {
-            "model_name": self.config.model.name,
-            "model_arch": self.config.model.model_dump(mode="json"),
-            "model_state": {k: v.detach().clone().cpu() for k, v in state_dict_for_save(self.model).items()},
-            "model_version": self.steps,
-            "counters": {"timesteps": self.samples, "updates": self.steps, "games": 0},
-            "config": self.config.to_dict(),
-            "source": source,
-        }
+        counters = {"timesteps": self.samples, "updates": self.steps, "games": 0}
+        return model_payload(self.config, self.model, counters, source=source)
 
     def save(self) -> Path:
         return self.checkpoints.save(self.payload(), self.samples)
@@ -271,8 +274,6 @@ class SLTrainer:
     def run(self, report: Callable[[str], None] | None = None) -> SLSummary:
         """Train to the step or wall-clock limit; ``report(line)`` gets a progress line at every validation."""
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(self.config, self.run_dir / "config.toml")
         metrics = MetricsManager(self.config, self.run_dir)
         start = time.monotonic()
         last_t, last_samples = start, 0
@@ -307,5 +308,5 @@ class SLTrainer:
             ckpt = self.save()
         finally:
             metrics.close()
-            torch.set_num_threads(self._saved_threads)
+            self.session.close()  # torch settings restored, lock released
         return SLSummary(self.steps, self.samples, time.monotonic() - start, dict(self.last_val), ckpt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from keisei.training.callbacks import Callback, CallbackContext, crossed
+from keisei.run.callbacks import Callback, CallbackContext, crossed
 
 
 class CheckpointCallback(Callback):

@@ -1,7 +1,7 @@
 """The Collector seam: where experience comes from (in-process VecEnv today, actor processes in parallel runs).
 
-A Collector produces :class:`Collected` batches whose transitions are tagged with the policy version that
-chose them, hands weights to its actors when the Trainer publishes a snapshot, and reports its sync state so
+A Collector produces :class:`Collected` batches (its learner's batch type, keisei.rl.learner.Batch) whose
+transitions are tagged with the policy version that chose them, hands weights to its actors when the Trainer publishes a snapshot, and reports its sync state so
 an evaluation can check that every actor plays a published version before it pins one (see docs/CONTRACTS.md).
 """
 
@@ -10,22 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from keisei.rl import Experience
+from keisei.rl import Batch
 from keisei.training.game_stats import FinishedGame
 from keisei.weights import WeightSnapshot
 
 
 @dataclass
 class Collected:
-    """One batch for the learner: the experience, the games that finished while making it, collector metrics."""
+    """One batch for the learner, the games that finished while making it, collector metrics."""
 
-    experience: Experience
+    batch: Batch
     finished: list[FinishedGame]
     stats: dict[str, float] = field(default_factory=dict)  # logged as-is (e.g. parallel/worker0/sps)
 
     @property
     def steps(self) -> int:
-        return self.experience.steps
+        return self.batch.steps
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ one process group (the pattern of CleanRL's ppo_atari_multigpu.py):
   optimizer.step, target-KL early stops agreed, rank 0's BatchNorm buffers copied after each update,
   metrics averaged; every rank holds the same weights after every update;
 - counters are global: timesteps and games are summed over ranks every iteration (the global batch is
-  world_size x env.num_envs x training.num_steps);
+  world_size x env.num_envs x ppo.num_steps);
 - stop conditions (training.total_timesteps, training.max_wall_seconds, SIGINT/SIGTERM on any rank) are
   agreed every iteration with one all_reduce, so every rank leaves the loop after the same update;
 - rank 0 alone writes the run directory (lock, config.toml, train.log, TensorBoard, checkpoints, games) and
@@ -104,7 +104,8 @@ def threads_per_rank(local_world_size: int, cores: int | None = None) -> int:
 
 def rank_config(config: KeiseiConfig, rank: int) -> KeiseiConfig:
     """The config a rank runs: rank 0's unchanged; the others write nothing (TensorBoard, W&B, game records
-    off) and run no evaluation. Checkpoints and the run directory are skipped by the Trainer itself."""
+    off) and run no evaluation (`keisei train` builds its callbacks from this config). Checkpoints and the
+    run directory are skipped by the Trainer itself."""
     if rank == 0:
         return config
     quiet = config.model_copy(deep=True)

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 from keisei.config import EnvConfig, LoggingConfig
+from keisei.run.callbacks import MetricsSink
 from keisei.shogi import EXTERNAL_REASONS, Game, save_record
-from keisei.training.callbacks import MetricsSink
 from keisei.training.game_stats import FinishedGame
 
 logger = logging.getLogger(__name__)
@@ -15,9 +15,8 @@ logger = logging.getLogger(__name__)
 
 def rebuild_game(game: FinishedGame, env_cfg: EnvConfig) -> Game:
     """Replay the start SFEN and moves; re-apply an end the moves alone do not imply (declaration etc.)."""
-    g = Game(game.start_sfen, max_plies=env_cfg.max_plies, impasse_points=env_cfg.impasse_points)
-    for usi in game.moves:
-        g.push_usi(usi)
+    g = Game.from_moves(game.start_sfen, game.moves, max_plies=env_cfg.max_plies,
+                        impasse_points=env_cfg.impasse_points)
     if g.result is None and game.reason == "impasse":
         g.declare_win()
     if g.result is None and game.reason in EXTERNAL_REASONS:

@@ -1,9 +1,8 @@
-"""ModelManager: builds the network (optionally torch.compile'd) and its Learner; checkpoint payloads."""
+"""ModelManager: builds the network (optionally torch.compile'd) and its algorithm's Learner; checkpoint payloads."""
 
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,30 +10,17 @@ import torch
 
 from keisei.checkpoint import CheckpointError, checkpoint_content_hash, load_checkpoint
 from keisei.config import ConfigError, KeiseiConfig
-from keisei.models import build_model, state_dict_for_save, unwrap_model
-from keisei.rl import GradientSync, Learner, PPOLearner
+from keisei.models import build_model, unwrap_model
+from keisei.rl import GradientSync, Learner
+from keisei.run.checkpoints import model_payload
+from keisei.training.algorithms import algorithm
 
 logger = logging.getLogger(__name__)
 
 
-def learner_class(config: KeiseiConfig) -> type[PPOLearner]:
-    """The Learner implementation for this config (PPO is the only one so far)."""
-    return PPOLearner
-
-
-def build_learner(config: KeiseiConfig, model: torch.nn.Module, device: torch.device,
-                  grad_sync: GradientSync | None = None) -> Learner:
-    """The config's Learner for ``model``; PPO's LR schedule spans ceil(total_timesteps / batch) updates, the
-    batch being global: world_size x num_envs x num_steps when ``grad_sync`` joins data-parallel ranks."""
-    t = config.training
-    world_size = grad_sync.world_size if grad_sync is not None else 1
-    batch = config.env.num_envs * t.num_steps * world_size
-    return learner_class(config)(model, t, math.ceil(t.total_timesteps / batch), device, grad_sync=grad_sync)
-
-
 def resume_keys(config: KeiseiConfig) -> tuple[str, ...]:
     """Payload keys a full-resume checkpoint must hold besides the weights (RNG + the learner's keys)."""
-    return ("rng", *learner_class(config).checkpoint_keys)
+    return ("rng", *algorithm(config).checkpoint_keys)
 
 
 def model_config_diff(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -78,7 +64,8 @@ class ModelManager:
         if config.training.compile:
             model.compile()  # in place: __call__ is compiled, so get_action_and_value's forward is too
         self.model = model
-        self.learner: Learner = build_learner(config, model, device, grad_sync)
+        self.algorithm = algorithm(config)
+        self.learner: Learner = self.algorithm.build_learner(config, model, device, grad_sync)
         self.parent: dict[str, Any] | None = None  # the --init-from checkpoint these weights started from
 
     @property
@@ -87,18 +74,8 @@ class ModelManager:
 
     def payload(self, counters: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
         """The checkpoint payload (keisei.checkpoint format) for the current model and learner state."""
-        learner = self.learner.checkpoint_state()
-        return {
-            "model_name": self.config.model.name,
-            "model_arch": self.config.model.model_dump(mode="json"),
-            "model_state": {k: v.detach().clone().cpu() for k, v in state_dict_for_save(self.model).items()},
-            **learner,  # optimizer_state, scheduler_state, scaler_state, generator_state
-            "counters": dict(counters),
-            "model_version": int(counters["updates"]),
-            "config": self.config.to_dict(),
-            **({"parent": self.parent} if self.parent else {}),
-            **extra,
-        }
+        return model_payload(self.config, self.model, counters, **self.learner.checkpoint_state(),
+                             **({"parent": self.parent} if self.parent else {}), **extra)
 
     def restore(self, payload: dict[str, Any], path: Path) -> None:
         """Load weights and optimizer/scheduler/scaler state (payload already checked by check_resumable)."""
@@ -116,14 +93,9 @@ class ModelManager:
         self.model.eval()
 
     def replan(self, counters: dict[str, int], world_size: int) -> None:
-        """Point PPO's LR schedule at the end of this run from where it stands: updates done + the remaining
-        timesteps / the global batch (resumes at another world size; the same value when nothing changed)."""
-        if not isinstance(self.learner, PPOLearner):
-            return
-        t = self.config.training
-        batch = self.config.env.num_envs * t.num_steps * world_size
-        left = max(t.total_timesteps - int(counters["timesteps"]), 0)
-        self.learner.set_total_updates(int(counters["updates"]) + max(1, math.ceil(left / batch)))
+        """Point the learner's schedule at the end of this run from where it stands (resumes at another world
+        size; the same horizon when nothing changed)."""
+        self.algorithm.replan(self.learner, self.config, counters, world_size)
 
     def init_from(self, payload: dict[str, Any]) -> None:
         """Start from another run's weights (``load_init_checkpoint``); the optimizer and counters stay fresh."""

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from torch import nn
 
 from keisei.config import ModelConfig
+from keisei.run.counters import Counters
 from keisei.training.collector import SyncState
-from keisei.training.counters import Counters
 from keisei.weights import ModelWeightManager, WeightSnapshot
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keisei.checkpoint import CheckpointError
-from keisei.training.checkpoint_manager import LATEST
+from keisei.run.checkpoints import LATEST
 
 
 def find_resume_run_dir(resume: str, run_dir: str | Path | None, run_root: str | Path) -> Path | None:

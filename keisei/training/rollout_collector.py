@@ -1,4 +1,4 @@
-"""RolloutCollector: the in-process Collector (one VecEnv stepped with the live model on the training thread)."""
+"""RolloutCollector: PPO's in-process Collector (one VecEnv stepped with the live model on the training thread)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,37 @@ import torch
 from torch import nn
 
 from keisei.config import KeiseiConfig
-from keisei.rl import Experience, RolloutBuffer
+from keisei.rl import PPOBatch, RolloutBuffer
+from keisei.run.counters import Counters
+from keisei.run.timing import Stopwatch
 from keisei.training.collector import Collected, SyncState
-from keisei.training.counters import Counters
 from keisei.training.env_manager import EnvManager
 from keisei.training.step_manager import StepManager, material_coef
-from keisei.training.timing import Stopwatch
 from keisei.weights import WeightSnapshot
 
 
 class RolloutCollector:
-    """Collects training.num_steps steps of env.num_envs games per batch with the live model (version = updates).
+    """Collects ppo.num_steps steps of env.num_envs games per batch with the live model (version = updates).
 
     ``env_seed`` seeds the games (default training.seed; torchrun ranks pass their own)."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
                  net_time: Stopwatch, env_seed: int | None = None) -> None:
-        cfg, t = config, config.training
-        self.training = t
+        cfg, p = config, config.ppo
+        self.ppo = p
         self.counters = counters
-        seed = t.seed if env_seed is None else env_seed
-        self.envs = EnvManager(cfg.env, seed=seed, track_captures=t.material_reward_coef > 0)
-        self.steps = StepManager(model, self.envs, device, t.amp, net_time)
-        self.buffer = RolloutBuffer(t.num_steps, cfg.env.num_envs, device)
+        seed = config.training.seed if env_seed is None else env_seed
+        self.envs = EnvManager(cfg.env, seed=seed, track_captures=p.material_reward_coef > 0)
+        self.steps = StepManager(model, self.envs, device, config.training.amp, net_time)
+        self.buffer = RolloutBuffer(p.num_steps, cfg.env.num_envs, device)
         self.num_envs = cfg.env.num_envs
 
     def collect(self) -> Collected:
-        t, version = self.training, self.counters.model_version
-        coef = material_coef(t.material_reward_coef, t.material_anneal_timesteps, self.counters.timesteps)
+        p, version = self.ppo, self.counters.model_version
+        coef = material_coef(p.material_reward_coef, p.material_anneal_timesteps, self.counters.timesteps)
         rollout = self.steps.collect(self.buffer, coef)
-        versions = Experience.versions_of(version, self.buffer.num_steps, self.num_envs)
-        return Collected(Experience(self.buffer, rollout.next_values, versions), rollout.finished)
+        versions = PPOBatch.versions_of(version, self.buffer.num_steps, self.num_envs)
+        return Collected(PPOBatch(self.buffer, rollout.next_values, versions), rollout.finished)
 
     def on_publish(self, snapshot: WeightSnapshot) -> None:
         """Nothing to send: the live model is the published one."""

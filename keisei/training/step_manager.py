@@ -10,12 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from keisei.models import amp_dtype
 from keisei.rl import RolloutBuffer
+from keisei.run.timing import Stopwatch
 from keisei.training.env_manager import EnvManager
 from keisei.training.game_stats import FinishedGame
-from keisei.training.timing import Stopwatch
-
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -43,7 +42,7 @@ class StepManager:
         self.envs = envs
         self.device = device
         self.net_time = net_time
-        self.amp_dtype = AMP_DTYPES.get(amp) if device.type == "cuda" else None
+        self.amp_dtype = amp_dtype(amp, device)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:

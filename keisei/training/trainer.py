@@ -8,8 +8,8 @@ rank 0's state."""
 
 from __future__ import annotations
 
-import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,16 @@ import torch
 from keisei.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state
 from keisei.config import KeiseiConfig
 from keisei.errors import DurableWriteError
-from keisei.training.callbacks import Callback, CallbackContext, CallbackManager
+from keisei.run.callbacks import Callback, CallbackContext, CallbackManager
+from keisei.run.checkpoints import CheckpointManager
+from keisei.run.counters import Counters
+from keisei.run.metrics import MetricsManager
+from keisei.run.session import SessionManager, seed_everything
+from keisei.run.threads import effective_thread_settings
+from keisei.run.timing import Stopwatch
+from keisei.training.algorithms import build_collector
 from keisei.training.checkpoint_callback import CheckpointCallback
-from keisei.training.checkpoint_manager import CheckpointManager
 from keisei.training.collector import Collector
-from keisei.training.counters import Counters
 from keisei.training.display import DisplayManager
 from keisei.training.distributed import (
     AgreedStop,
@@ -34,39 +39,14 @@ from keisei.training.distributed import (
     threads_per_rank,
 )
 from keisei.training.game_recorder import GameRecorder
-from keisei.training.metrics import MetricsManager
 from keisei.training.model_manager import ModelManager, check_resumable, resume_keys
 from keisei.training.publisher import WeightPublisher
 from keisei.training.resume import find_resume_run_dir
-from keisei.training.rollout_collector import RolloutCollector
-from keisei.training.session import SessionManager, seed_everything
 from keisei.training.stop import StopControl
-from keisei.training.threads import effective_thread_settings
-from keisei.training.timing import Stopwatch
 from keisei.training.training_loop import TrainingLoop
 from keisei.weights import ModelWeightManager, tensors_sha256
 
 logger = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=1)
-def _evaluation_callback_class() -> type[Callback] | None:
-    """keisei.training.evaluation_callback.EvaluationCallback, or None (logged once) when it is missing."""
-    try:
-        from keisei.training.evaluation_callback import EvaluationCallback
-    except ImportError as exc:
-        logger.warning("periodic evaluation disabled: cannot import EvaluationCallback (%s)", exc)
-        return None
-    return EvaluationCallback
-
-
-def _collector_class(config: KeiseiConfig) -> type:
-    """RolloutCollector (in-process), or ParallelCollector (actor processes) when parallel.enabled."""
-    if config.parallel.enabled:
-        from keisei.training.parallel import ParallelCollector
-
-        return ParallelCollector
-    return RolloutCollector
 
 
 @dataclass
@@ -90,11 +70,13 @@ class TrainingSummary:
 
 
 class Trainer:
-    """`Trainer(config, run_dir=None, resume=None, device=None, world=None).run()`; resume is "latest" or a
-    checkpoint path (read by rank 0 only under torchrun)."""
+    """`Trainer(config, run_dir=None, resume=None, device=None, world=None, callbacks=()).run()`; resume is
+    "latest" or a checkpoint path (read by rank 0 only under torchrun). ``callbacks`` run after the
+    CheckpointCallback, e.g. ``keisei.evaluation.callback.periodic_evaluation(config)`` (what `keisei train`
+    adds on rank 0)."""
 
     def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
-                 device: str | None = None, world: World | None = None) -> None:
+                 device: str | None = None, world: World | None = None, callbacks: Sequence[Callback] = ()) -> None:
         self.world = world = world or World.single()
         if device is not None:
             config = config.model_copy(deep=True)
@@ -118,7 +100,7 @@ class Trainer:
             self.session.setup()
             if world.is_distributed:
                 self._warn_oversubscribed()
-            self._build()
+            self._build(callbacks)
             if payload is not None:
                 self._restore(payload)
             threads = self.session.threads
@@ -139,7 +121,7 @@ class Trainer:
         check_resumable(payload, self.config, path, needed=("env_state", *resume_keys(self.config)))
         return payload, path
 
-    def _build(self) -> None:
+    def _build(self, callbacks: Sequence[Callback]) -> None:
         cfg, t = self.config, self.config.training
         self.counters = Counters()
         self.metrics = MetricsManager(cfg, self.run_dir, self.counters)
@@ -149,8 +131,8 @@ class Trainer:
         self.net_time = Stopwatch()
         self.weights = ModelWeightManager(cfg.evaluation.weight_cache_entries, cfg.evaluation.weight_cache_bytes)
         self.publisher = WeightPublisher(self.models.model, cfg.model, self.counters, self.weights)
-        self.collector: Collector = _collector_class(cfg)(cfg, self.models.model, self.device, self.counters,
-                                                          self.net_time, env_seed=self.world.rank_seed(t.seed))
+        self.collector: Collector = build_collector(cfg, self.models.model, self.device, self.counters,
+                                                    self.net_time, env_seed=self.world.rank_seed(t.seed))
         self.publisher.add_listener(self.collector.on_publish)
         self.publisher.sync_source = self.collector.sync_state
         if cfg.parallel.enabled:  # the collector set the learner's threads to what the workers leave
@@ -160,8 +142,8 @@ class Trainer:
         self.callbacks = CallbackManager(self.metrics)
         if self.world.is_main:  # rank 0 alone writes checkpoints
             self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
-        if cfg.evaluation.enable_periodic_evaluation and (cls := _evaluation_callback_class()) is not None:
-            self.callbacks.add(cls(cfg, weights=self.weights))
+        for callback in callbacks:
+            self.callbacks.add(callback)
         self.ctx = CallbackContext(config=cfg, run_dir=self.run_dir, device=self.device, model=self.models.model,
                                    metrics=self.metrics, display=self.display, checkpoints=self.checkpoints,
                                    counters=self.counters, publisher=self.publisher)

@@ -11,17 +11,17 @@ import logging
 
 from keisei.config import KeiseiConfig
 from keisei.rl import Learner
-from keisei.training.callbacks import CallbackContext, CallbackManager
+from keisei.run.callbacks import CallbackContext, CallbackManager
+from keisei.run.counters import Counters
+from keisei.run.metrics import MetricsManager
+from keisei.run.timing import Stopwatch
 from keisei.training.collector import Collector
-from keisei.training.counters import Counters
 from keisei.training.display import DisplayManager, Progress
 from keisei.training.distributed import World
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.game_stats import GameStats
-from keisei.training.metrics import MetricsManager
 from keisei.training.publisher import WeightPublisher
 from keisei.training.stop import StopControl
-from keisei.training.timing import Stopwatch
 
 logger = logging.getLogger(__name__)
 
@@ -75,23 +75,23 @@ class TrainingLoop:
     def iteration(self) -> dict[str, float]:
         """One batch and one learner update; returns the metrics logged for it."""
         c = self.counters
-        batch = self.collector.collect()
-        self.recorder.record(batch.finished, c.games)
-        for game in batch.finished:
+        collected = self.collector.collect()
+        self.recorder.record(collected.finished, c.games)
+        for game in collected.finished:
             self.stats.add(game)
-        steps, games = self.world.sum_counts(batch.steps, len(batch.finished))
+        steps, games = self.world.sum_counts(collected.steps, len(collected.finished))
         c.prev_timesteps = c.timesteps
         c.timesteps += steps
         c.games += games
         self.session_steps += steps
         self.callbacks.on_rollout_end(self.ctx)
         with self.net_time.time():
-            losses = self.learner.learn(batch.experience)
+            losses = self.learner.learn(collected.batch)
         c.updates += 1
         c.model_version = c.updates
         if self.publish_every and c.updates % self.publish_every == 0:
             self.publisher.publish()
-        logged = self._log({**losses, **batch.stats})
+        logged = self._log({**losses, **collected.stats})
         self.callbacks.on_update_end(self.ctx)
         return logged
 

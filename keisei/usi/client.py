@@ -14,9 +14,9 @@ import re
 from collections.abc import Sequence
 from typing import Self
 
+from keisei.shogi.sfen import STARTPOS_SFEN
 from keisei.usi.spec import EngineSpec
 
-STARTPOS_SFEN = "lnsgkgsnl/1r5b1/ppppppppp/9/9/9/PPPPPPPPP/1B5R1/LNSGKGSNL b - 1"
 DEFAULT_GO = {"byoyomi": 1000}  # used when the spec gives no go limit at all
 GAME_RESULTS = ("win", "lose", "draw")
 IMPLICIT_OPTIONS = frozenset({"USI_Hash", "USI_Ponder"})  # USI engines take these without advertising them

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 import cshogi
 
 from keisei.shogi import Game, IllegalMoveError
-from keisei.shogi.sfen import STARTPOS_SFEN
-from keisei.usi.mate import MateOutcome, MateProcess, root_mate
+from keisei.shogi.mate import MateResult
+from keisei.shogi.sfen import parse_position
+from keisei.usi.mate import MateProcess, root_mate
 from keisei.usi.options import RELOAD_OPTIONS, OptionValues
 from keisei.usi.thinking import ThinkerFactory, ThinkLine, ThinkReport, ThinkRequest, value_to_cp
 from keisei.usi.timeman import CLOCK_FIELDS, GoLimits, parse_go, think_time_ms
@@ -59,7 +60,7 @@ class _Search:
     stop: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     report: ThinkReport | None = None
-    mate: MateOutcome | None = None
+    mate: MateResult | None = None
     special: str | None = None  # "win" / "resign" decided before any search
     error: str | None = None
     latest: ThinkReport | None = None
@@ -217,32 +218,13 @@ class UsiServer:
             self.info_string(f"position not applied: {exc}")
 
     def _parse_position(self, args: list[str]) -> Game:
-        if "moves" in args:
-            split = args.index("moves")
-            head, moves = args[:split], args[split + 1:]
-        else:
-            head, moves = args, []
-        if head == ["startpos"]:
-            sfen = STARTPOS_SFEN
-        elif head[:1] == ["sfen"] and len(head) >= 4:
-            fields = head[1:]
-            if len(fields) == 3:  # some tools omit the move number
-                fields.append("1")
-            if len(fields) != 4:
-                raise ValueError(f"malformed sfen {' '.join(head[1:])!r}")
-            sfen = " ".join(fields)
-        else:
-            raise ValueError(f"expected 'startpos' or 'sfen <board> <side> <hand> <move>', got {' '.join(head)!r}")
+        sfen, moves = parse_position(args)
         try:
-            game = Game(sfen, max_plies=_MAX_PLIES, impasse_points=self._impasse_points())
+            return Game.from_moves(sfen, moves, max_plies=_MAX_PLIES, impasse_points=self._impasse_points())
+        except IllegalMoveError as exc:
+            raise ValueError(f"move {exc.ply} {exc.move!r} is illegal or malformed ({exc})") from None
         except ValueError as exc:
             raise ValueError(f"malformed sfen {sfen!r}: {exc}") from None
-        for ply, move in enumerate(moves, 1):
-            try:
-                game.push_usi(move)
-            except IllegalMoveError as exc:
-                raise ValueError(f"move {ply} {move!r} is illegal or malformed ({exc})") from None
-        return game
 
     def _go(self, line: str, args: list[str]) -> None:
         self._finish_search()
@@ -331,10 +313,7 @@ class UsiServer:
         if draw_ply <= 0:
             return game.copy()
         limit = max(game.ply + 1, draw_ply - played_before)
-        copy = Game(game.start_sfen, max_plies=limit, impasse_points=game.impasse_points)
-        for move in game.moves:
-            copy.push_usi(move)
-        return copy
+        return Game.from_moves(game.start_sfen, game.moves, max_plies=limit, impasse_points=game.impasse_points)
 
     def _special_move(self, game: Game | None, search: _Search) -> str | None:
         if game is None:
@@ -419,12 +398,12 @@ class UsiServer:
     def _mate_job(self, search: _Search) -> None:
         try:
             if search.game is None or search.game.result is not None:
-                search.mate = MateOutcome("nomate", ())
+                search.mate = MateResult("nomate")
             else:
                 search.mate = self._mate.search(search.game, search.should_stop)
         except Exception as exc:  # noqa: BLE001 - the go mate must still be answered
             search.error = f"mate search failed: {exc}"
-            search.mate = MateOutcome("timeout", ())
+            search.mate = MateResult("timeout")
         finally:
             search.done.set()
             self._events.put(("done", search))
@@ -483,7 +462,7 @@ class UsiServer:
         if search.error:
             self.info_string(search.error)
         if search.limits.is_mate:
-            mate = search.mate or MateOutcome("timeout", ())
+            mate = search.mate or MateResult("timeout")
             self.say("checkmate " + (" ".join(mate.pv) if mate.status == "checkmate" else mate.status))
             return
         if search.special is not None:

@@ -1,7 +1,7 @@
 """What the USI server needs from a move chooser: the ``Thinker`` protocol and its report types.
 
 The server (keisei.usi.server) never imports torch; the command injects a ``ThinkerFactory`` that builds a
-thinker (e.g. ``keisei.search.thinker.NetworkThinker``) at ``isready``. The server owns the clock: it hands
+thinker (e.g. ``keisei.engine.thinker.NetworkThinker``) at ``isready``. The server owns the clock: it hands
 ``think`` a ``should_stop`` callable that turns true at the deadline or on ``stop``; the thinker checks it
 between network calls and must return a report with at least one legal move as soon as it does.
 

@@ -9,7 +9,7 @@ def test_defaults_declare_keys_users_rely_on():
     cfg = load_config()
     assert cfg.evaluation.enable_periodic_evaluation is True
     for dotted in [
-        "training.total_timesteps", "training.checkpoint_interval_timesteps", "training.learning_rate",
+        "training.total_timesteps", "training.checkpoint_interval_timesteps", "ppo.learning_rate",
         "training.seed", "env.num_envs", "env.max_plies", "evaluation.enable_periodic_evaluation",
         "evaluation.interval_timesteps", "evaluation.num_games",
     ]:
@@ -28,7 +28,7 @@ def test_override_order_and_types(tmp_path):
     f.write_text("[training]\nlearning_rate = 0.002\nseed = 7\n")
     cfg = load_config(f, preset="tiny", overrides=["training.seed=9", 'evaluation.opponents=["greedy"]',
                                                    "training.device=cpu"])
-    assert cfg.training.learning_rate == 0.002  # file beats preset
+    assert cfg.ppo.learning_rate == 0.002  # file beats preset
     assert cfg.training.seed == 9  # override beats file
     assert cfg.evaluation.opponents == ["greedy"]
     assert cfg.training.device == "cpu"
@@ -40,13 +40,13 @@ def test_override_order_and_types(tmp_path):
     [
         ("training.learnin_rate=0.1", "training.learnin_rate"),
         ("evaluation.enable_periodic_evalution=false", "evaluation.enable_periodic_evalution"),
-        ("training.learning_rate=-1", "training.learning_rate"),
-        ("training.learning_rate=nan", "training.learning_rate"),
-        ("training.clip_coef=0", "training.clip_coef"),
-        ("training.gae_lambda=1.5", "training.gae_lambda"),
-        ("training.gamma=-0.1", "training.gamma"),
+        ("ppo.learning_rate=-1", "ppo.learning_rate"),
+        ("ppo.learning_rate=nan", "ppo.learning_rate"),
+        ("ppo.clip_coef=0", "ppo.clip_coef"),
+        ("ppo.gae_lambda=1.5", "ppo.gae_lambda"),
+        ("ppo.gamma=-0.1", "ppo.gamma"),
         ("env.num_envs=0", "env.num_envs"),
-        ("training.lr_schedule=exp", "training.lr_schedule"),
+        ("ppo.lr_schedule=exp", "ppo.lr_schedule"),
     ],
 )
 def test_bad_values_name_the_field(override, field):

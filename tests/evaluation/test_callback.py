@@ -10,11 +10,11 @@ import pytest
 import torch
 from eval_helpers import ARCH, tiny_config, tiny_model
 
+from keisei.evaluation.callback import EvaluationCallback, metric_name, periodic_evaluation
 from keisei.evaluation.store import GameStore
 from keisei.evaluation.weights import tensors_sha256
-from keisei.training.callbacks import CallbackContext
-from keisei.training.checkpoint_manager import CheckpointManager
-from keisei.training.evaluation_callback import EvaluationCallback, metric_name
+from keisei.run.callbacks import CallbackContext
+from keisei.run.checkpoints import CheckpointManager
 
 WAIT_S = 120.0
 
@@ -74,18 +74,10 @@ def started(tmp_path):
     cb.on_training_end(ctx)
 
 
-def test_disabled_is_a_no_op(tmp_path):
-    cb = EvaluationCallback(config(enable_periodic_evaluation=False))
-    ctx = make_ctx(tmp_path, cb.config)
-    cb.on_training_start(ctx)
-    for now in (100, 200, 300):
-        cb.on_rollout_end(ctx)
-        advance(cb, ctx, now)
-    cb.on_training_end(ctx)
-    ctx.checkpoints.save({"model_name": "resnet", "model_arch": dict(ARCH), "model_state": ctx.model.state_dict(),
-                          "model_version": 3, "counters": {"timesteps": 300, "updates": 3, "games": 0}}, 300)
-    assert cb.evaluator is None and cb.pool is None
-    assert ctx.metrics.scalars == [] and not ctx.metrics.counters and ctx.display.status == {}
+def test_disabled_makes_no_callback_so_nothing_is_evaluated_or_written(tmp_path):
+    assert periodic_evaluation(config(enable_periodic_evaluation=False)) == []
+    (cb,) = periodic_evaluation(config())
+    assert isinstance(cb, EvaluationCallback)
     assert not (tmp_path / "opponent_pool.json").exists() and not (tmp_path / "evaluation.sqlite").exists()
 
 

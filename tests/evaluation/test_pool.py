@@ -14,7 +14,7 @@ import torch
 from keisei.config import ModelConfig
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
 from keisei.models import build_model
-from keisei.training.checkpoint_manager import CheckpointManager
+from keisei.run.checkpoints import CheckpointManager
 
 ARCH = ModelConfig(name="resnet", blocks=1, channels=16, value_hidden=16).model_dump(mode="json")
 

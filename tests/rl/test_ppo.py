@@ -5,7 +5,7 @@ import logging
 import pytest
 import torch
 
-from keisei.config import TrainingConfig
+from keisei.config import PPOConfig
 from keisei.models import NUM_ACTIONS, OBS_SHAPE, build_model
 from keisei.models.masking import log_prob_and_entropy
 from keisei.rl import PPOLearner, RolloutBuffer, normalize_advantages
@@ -44,15 +44,14 @@ def make_buffer(model, seed=0) -> RolloutBuffer:
     return buf
 
 
-def cfg(**kw) -> TrainingConfig:
+def cfg(**kw) -> PPOConfig:
     base = {
         "learning_rate": 1e-3,
         "update_epochs": 2,
         "num_minibatches": 2,
         "lr_schedule": "constant",
-        "seed": 7,
     }
-    return TrainingConfig(**{**base, **kw})
+    return PPOConfig(**{**base, **kw})
 
 
 @pytest.fixture
@@ -132,7 +131,7 @@ def test_state_dict_round_trip_gives_identical_next_update(model):
     saved = torch.load(blob, weights_only=True)
     clone = copy.deepcopy(model)
     clone.load_state_dict(saved["model"])
-    b = PPOLearner(clone, cfg(lr_schedule="linear", seed=99), total_updates=4)
+    b = PPOLearner(clone, cfg(lr_schedule="linear"), total_updates=4, seed=99)
     b.load_state_dict(saved["learner"])
     ma, mb = a.update(buf), b.update(buf)
     assert ma == mb
@@ -143,7 +142,7 @@ def test_state_dict_round_trip_gives_identical_next_update(model):
 
 def test_amp_ignored_on_cpu_with_warning(model, caplog):
     with caplog.at_level(logging.WARNING):
-        learner = PPOLearner(model, cfg(amp="bf16"), 1)
+        learner = PPOLearner(model, cfg(), 1, amp="bf16")
     assert learner.amp_dtype is None and "amp=bf16 ignored" in caplog.text
     with pytest.raises(ValueError, match="total_updates"):
         PPOLearner(model, cfg(), 0)

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from keisei.search.bench import run_search_bench
+from keisei.bench.search import run_search_bench
 
 
 def test_bench_rows():

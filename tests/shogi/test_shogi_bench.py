@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keisei.shogi.bench import run_env_bench
+from keisei.bench.env import run_env_bench
 
 
 def test_run_env_bench_reports_rates_and_ratio() -> None:

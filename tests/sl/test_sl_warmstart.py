@@ -16,8 +16,8 @@ from keisei.training.model_manager import load_init_checkpoint
 from keisei.training.trainer import Trainer
 
 ARCH = ["model.blocks=1", "model.channels=16", "model.value_hidden=16"]
-RL = [*ARCH, "env.num_envs=4", "env.max_plies=40", "training.num_steps=8", "training.update_epochs=1",
-      "training.num_minibatches=2", "training.torch_threads=1", "training.device=cpu",
+RL = [*ARCH, "env.num_envs=4", "env.max_plies=40", "ppo.num_steps=8", "ppo.update_epochs=1",
+      "ppo.num_minibatches=2", "training.torch_threads=1", "training.device=cpu",
       "evaluation.enable_periodic_evaluation=false", "display.mode=plain", "display.log_every_seconds=1000",
       "training.total_timesteps=32"]
 

@@ -6,8 +6,9 @@ import json
 import pytest
 from training_helpers import TINY
 
+from keisei.bench.learn import main as run_learn_bench
+from keisei.bench.learn import parse_points
 from keisei.config import ConfigError
-from keisei.training.bench_learn import parse_points, run_learn_bench
 
 
 def test_parse_points():

@@ -5,8 +5,8 @@ import json
 import pytest
 from training_helpers import TINY, run_cli
 
+from keisei.bench.parallel import parse_workers
 from keisei.config import ConfigError
-from keisei.training.parallel.bench import parse_workers
 
 
 def test_parse_workers():

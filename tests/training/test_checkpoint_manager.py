@@ -8,8 +8,8 @@ from training_helpers import tiny_config
 
 from keisei.checkpoint import CheckpointError, load_checkpoint
 from keisei.errors import DurableWriteError
-from keisei.training.checkpoint_manager import CheckpointManager
-from keisei.training.metrics import MetricsManager
+from keisei.run.checkpoints import CheckpointManager
+from keisei.run.metrics import MetricsManager
 
 
 def payload(t: int) -> dict:

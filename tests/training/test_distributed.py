@@ -25,7 +25,7 @@ from keisei.weights import tensors_sha256
 
 pytestmark = pytest.mark.slow
 
-PER_RANK = 32  # env.num_envs=4 x training.num_steps=8 (TINY)
+PER_RANK = 32  # env.num_envs=4 x ppo.num_steps=8 (TINY)
 
 
 def sets(*items: str) -> list[str]:

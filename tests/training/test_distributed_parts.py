@@ -111,7 +111,7 @@ def test_lr_horizon_is_replanned_for_another_world_size_and_unchanged_for_the_sa
 
     from keisei.training.model_manager import ModelManager
 
-    cfg = tiny_config("training.total_timesteps=640", "training.lr_schedule=linear")  # 32 steps per rank
+    cfg = tiny_config("training.total_timesteps=640", "ppo.lr_schedule=linear")  # 32 steps per rank
     alone = ModelManager(cfg, torch.device("cpu"))
     assert alone.learner.total_steps == 20 * 2  # 20 updates x 1 epoch x 2 minibatches
     done = {"timesteps": 320, "updates": 10, "games": 0}
@@ -124,7 +124,7 @@ def test_lr_horizon_is_replanned_for_another_world_size_and_unchanged_for_the_sa
     assert two.learner.total_steps == (10 + 5) * 2
     two.learner.scheduler.last_epoch = 20 - 1  # 20 optimizer steps taken alone
     two.learner.scheduler.step()
-    assert two.learner.optimizer.param_groups[0]["lr"] == pytest.approx(cfg.training.learning_rate * (1 - 20 / 30))
+    assert two.learner.optimizer.param_groups[0]["lr"] == pytest.approx(cfg.ppo.learning_rate * (1 - 20 / 30))
 
 
 def test_python_dash_m_keisei_is_the_cli():

@@ -10,7 +10,7 @@ from training_helpers import fill_disk, fsize_limit, remount_read_only, run_cli,
 from keisei.checkpoint import load_checkpoint
 from keisei.errors import EXIT_WRITE_FAILED, DurableWriteError
 from keisei.evaluation.pool import OpponentPool
-from keisei.training.checkpoint_manager import CheckpointManager
+from keisei.run.checkpoints import CheckpointManager
 
 ROLLOUT = 32
 

@@ -16,11 +16,12 @@ import torch
 from training_helpers import tiny_config
 
 from keisei.config import ConfigError
+from keisei.evaluation.callback import EvaluationCallback, periodic_evaluation
 from keisei.evaluation.store import GameStore
 from keisei.models import build_model
-from keisei.training.callbacks import Callback
-from keisei.training.counters import Counters
-from keisei.training.evaluation_callback import EvaluationCallback
+from keisei.run.callbacks import Callback
+from keisei.run.counters import Counters
+from keisei.training.algorithms.ppo import PPOSegments
 from keisei.training.parallel import ParallelCollector, split_envs
 from keisei.training.parallel.manager import learner_threads
 from keisei.training.parallel.shared import RUNNING, WeightBoard
@@ -57,7 +58,7 @@ def test_bad_parallel_fields_are_named(field):
 def test_cuda_workers_without_cuda_are_rejected_naming_the_field(tiny_cfg):
     cfg = tiny_config(*PARALLEL, "parallel.worker_device=cuda")
     with pytest.raises(ConfigError, match=r"parallel\.worker_device: cuda was requested"):
-        ParallelCollector(cfg, build_model(cfg.model), torch.device("cpu"), Counters())
+        ParallelCollector(cfg, build_model(cfg.model), torch.device("cpu"), Counters(), kind=PPOSegments(cfg))
 
 
 def test_envs_are_split_evenly_and_threads_never_oversubscribe_silently():
@@ -71,13 +72,17 @@ def test_envs_are_split_evenly_and_threads_never_oversubscribe_silently():
 
 
 def test_slots_that_do_not_fit_in_shared_memory_are_refused_naming_the_fields(tmp_path):
-    from keisei.training.parallel.manager import _check_shared_memory, segment_bytes
+    from keisei.training.algorithms.ppo import PPO_SCHEMA
+    from keisei.training.parallel.manager import _check_shared_memory
+    from keisei.training.parallel.segments import segment_bytes
     from keisei.training.parallel.shared import SegmentSlots
 
-    assert SegmentSlots([3, 2], 2, 8).nbytes == segment_bytes(5, 2, 8)
-    with pytest.raises(ConfigError, match=r"lower parallel\.slots_per_worker, training\.num_steps or env\.num_envs"):
-        _check_shared_memory(2**62, where=str(tmp_path))
-    _check_shared_memory(segment_bytes(5, 2, 8), where=str(tmp_path))
+    assert SegmentSlots([3, 2], 2, 8, PPO_SCHEMA).nbytes == segment_bytes(PPO_SCHEMA, 5, 2, 8)
+    # obs u8, mask, action, 4 floats and 2 flags per env step, plus next values per env
+    assert segment_bytes(PPO_SCHEMA, 5, 2, 8) == 2 * (8 * 5 * (119 * 81 + 2187 + 8 + 4 * 4 + 2) + 5 * 4)
+    with pytest.raises(ConfigError, match=r"lower parallel\.slots_per_worker, ppo\.num_steps or env\.num_envs"):
+        _check_shared_memory(2**62, where=str(tmp_path), length_field="ppo.num_steps")
+    _check_shared_memory(segment_bytes(PPO_SCHEMA, 5, 2, 8), where=str(tmp_path))
 
 
 def test_weight_board_hands_over_whole_versions(tiny_cfg):
@@ -122,7 +127,7 @@ def test_two_workers_train_with_periodic_evaluation_pinned_to_issued_snapshots(t
                       f"evaluation.interval_timesteps={2 * ROLLOUT}", "evaluation.num_games=2",
                       'evaluation.opponents=["random"]', "evaluation.max_plies=16",
                       f"training.checkpoint_interval_timesteps={2 * ROLLOUT}")
-    trainer = Trainer(cfg, run_dir=tmp_path)
+    trainer = Trainer(cfg, run_dir=tmp_path, callbacks=periodic_evaluation(cfg))
     summary = trainer.run()
     assert summary.timesteps >= 5 * ROLLOUT and summary.updates == 5
     assert [p.model_version for p in trainer.publisher.history] == [0, 1, 2, 3, 4, 5]  # every update synced
@@ -198,14 +203,14 @@ def test_an_evaluation_during_a_weight_sync_waits_or_skips_with_the_reason_and_n
                       "evaluation.max_plies=16", "model.blocks=1", "model.channels=8", "model.value_hidden=8")
     from training_helpers import REPO  # noqa: F401  (the checkout is importable by the workers)
 
-    from keisei.training.callbacks import CallbackContext
-    from keisei.training.checkpoint_manager import CheckpointManager
-    from keisei.training.metrics import MetricsManager
+    from keisei.run.callbacks import CallbackContext
+    from keisei.run.checkpoints import CheckpointManager
+    from keisei.run.metrics import MetricsManager
 
     model = build_model(cfg.model)
     counters = Counters()
     publisher = WeightPublisher(model, cfg.model, counters, ModelWeightManager())
-    collector = ParallelCollector(cfg, model, torch.device("cpu"), counters)
+    collector = ParallelCollector(cfg, model, torch.device("cpu"), counters, kind=PPOSegments(cfg))
     publisher.add_listener(collector.on_publish)
     publisher.sync_source = collector.sync_state
     metrics = MetricsManager(cfg, tmp_path, counters)
@@ -241,7 +246,7 @@ def test_an_evaluation_during_a_weight_sync_waits_or_skips_with_the_reason_and_n
         cb.on_training_end(ctx)
         assert [(v, p == s == _issued_hash(publisher, 1)) for v, p, s in cb.reported] == [(1, True)]
         batch = collector.collect()
-        assert set(batch.experience.versions.unique().tolist()) <= {0, 1}
+        assert set(batch.batch.versions.unique().tolist()) <= {0, 1}
     finally:
         cb.on_training_end(ctx)
         collector.close()
@@ -360,7 +365,7 @@ def test_a_worker_that_keeps_dying_before_it_starts_stops_the_run_with_one_line(
     from keisei.training.parallel import ParallelError, ParallelManager
 
     cfg = tiny_config(*PARALLEL)
-    manager = ParallelManager(cfg, build_model(cfg.model))
+    manager = ParallelManager(cfg, build_model(cfg.model), PPOSegments(cfg))
     try:
         manager.start()
         manager.restart(0, "killed while starting")  # dies in STARTING: 1st and 2nd failed start are retried

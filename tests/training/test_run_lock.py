@@ -10,7 +10,7 @@ import sys
 import pytest
 from training_helpers import REPO, cli_env, run_cli, sets
 
-from keisei.training.run_lock import LOCK_FILE, RunLock, RunLockedError
+from keisei.run.lock import LOCK_FILE, RunLock, RunLockedError
 
 
 def start_trainer(run, *items: str) -> subprocess.Popen:
@@ -47,7 +47,7 @@ def test_second_trainer_on_a_run_dir_exits_2_naming_the_directory_and_the_holder
         events_before = sorted(p.name for p in run.glob("events.out.tfevents.*"))
 
         second = run_cli("train", "--preset", "tiny", *sets("training.total_timesteps=64",
-                                                             "training.learning_rate=0.01"), "--run-dir", str(run))
+                                                             "ppo.learning_rate=0.01"), "--run-dir", str(run))
         assert second.returncode == 2, second.stderr
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1, second.stderr

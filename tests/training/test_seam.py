@@ -3,9 +3,9 @@
 import torch
 from training_helpers import tiny_config
 
-from keisei.rl import Experience, Learner
-from keisei.training.callbacks import Callback
-from keisei.training.counters import Counters
+from keisei.rl import Learner, PPOBatch
+from keisei.run.callbacks import Callback
+from keisei.run.counters import Counters
 from keisei.training.publisher import WeightPublisher
 from keisei.training.trainer import Trainer
 from keisei.weights import ModelWeightManager, tensors_sha256
@@ -21,9 +21,9 @@ class CountingLearner:
     def __init__(self):
         self.seen: list[tuple[int, int]] = []
 
-    def learn(self, experience: Experience) -> dict[str, float]:
-        self.seen.append((experience.steps, int(experience.versions.max())))
-        assert experience.versions.shape == (experience.buffer.num_steps, experience.buffer.num_envs)
+    def learn(self, batch: PPOBatch) -> dict[str, float]:
+        self.seen.append((batch.steps, int(batch.versions.max())))
+        assert batch.versions.shape == (batch.buffer.num_steps, batch.buffer.num_envs)
         return {"counting/batches": float(len(self.seen))}
 
     def checkpoint_state(self):

@@ -7,7 +7,7 @@ from keisei.training.step_manager import material_coef
 
 
 def test_off_by_default():
-    assert load_config().training.material_reward_coef == 0.0
+    assert load_config().ppo.material_reward_coef == 0.0
 
 
 def test_anneals_linearly_to_zero():

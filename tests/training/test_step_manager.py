@@ -6,10 +6,10 @@ import torch
 from keisei.config import EnvConfig, ModelConfig
 from keisei.models import build_model
 from keisei.rl import RolloutBuffer
+from keisei.run.timing import Stopwatch
 from keisei.shogi import Game, encode, legal_mask, usi_of
 from keisei.training.env_manager import EnvManager
 from keisei.training.step_manager import StepManager
-from keisei.training.timing import Stopwatch
 
 
 def collect(max_plies: int, num_steps: int = 8, num_envs: int = 4):

@@ -10,7 +10,7 @@ import torch
 from training_helpers import REPO, TINY, cli_env
 
 from keisei.config import ConfigError, load_config
-from keisei.training.threads import (
+from keisei.run.threads import (
     ThreadSettings,
     apply_thread_settings,
     auto_torch_threads,

@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from training_helpers import REPO, cli_env, run_cli, sets
 
 from keisei.checkpoint import load_checkpoint
-from keisei.training.threads import parse_line
+from keisei.run.threads import parse_line
 
 ROLLOUT = 32
 

@@ -68,10 +68,10 @@ def test_sigterm_finishes_the_update_saves_and_exits_zero(tmp_path):
 
 
 def test_config_error_is_one_line_naming_the_field(tmp_path):
-    res = run_cli("train", "--preset", "tiny", "--set", "training.learning_rate=-1", "--run-dir", str(tmp_path / "r"))
+    res = run_cli("train", "--preset", "tiny", "--set", "ppo.learning_rate=-1", "--run-dir", str(tmp_path / "r"))
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "training.learning_rate" in lines[0], res.stderr
+    assert len(lines) == 1 and "ppo.learning_rate" in lines[0], res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "r").exists()
 

@@ -8,8 +8,8 @@ from training_helpers import tiny_config
 
 from keisei.checkpoint import CheckpointError, load_checkpoint, load_model_from_checkpoint, save_checkpoint
 from keisei.config import ConfigError, load_config
+from keisei.run.callbacks import Callback
 from keisei.shogi import load_record
-from keisei.training.callbacks import Callback
 from keisei.training.trainer import Trainer
 
 ROLLOUT = 32  # num_envs 4 * num_steps 8
@@ -41,7 +41,7 @@ def test_checkpoint_round_trip_and_run_directory(tmp_path):
 
 
 def test_checkpoints_fire_when_the_counter_crosses_the_interval(tmp_path):
-    cfg = tiny_config("training.num_steps=96", "training.checkpoint_interval_timesteps=1000",
+    cfg = tiny_config("ppo.num_steps=96", "training.checkpoint_interval_timesteps=1000",
                       "training.total_timesteps=3072", "training.keep_checkpoints=10")
     summary = Trainer(cfg, run_dir=tmp_path).run()
     assert summary.updates == 8
@@ -86,7 +86,7 @@ def _weights(trainer):
 
 def test_resume_is_bit_identical_to_uninterrupted_training(tmp_path):
     overrides = ("training.deterministic=true", f"training.total_timesteps={4 * ROLLOUT}",
-                 "training.lr_schedule=linear", "training.update_epochs=2", "env.max_plies=12")
+                 "ppo.lr_schedule=linear", "ppo.update_epochs=2", "env.max_plies=12")
     straight = Trainer(tiny_config(*overrides), run_dir=tmp_path / "straight")
     straight.run()
 
@@ -141,36 +141,17 @@ def test_resume_without_any_checkpoint_is_an_error(tmp_path):
     assert not (tmp_path / "config.toml").exists()  # nothing was started
 
 
-def test_missing_evaluation_callback_is_logged_once_and_training_goes_on(tmp_path, monkeypatch, caplog):
-    import sys
-
-    from keisei.training import trainer as trainer_mod
+def test_periodic_evaluation_callback_is_registered_when_enabled(tmp_path):
+    from keisei.evaluation.callback import EvaluationCallback, periodic_evaluation
     from keisei.training.checkpoint_callback import CheckpointCallback
 
-    monkeypatch.setitem(sys.modules, "keisei.training.evaluation_callback", None)  # import -> ImportError
-    trainer_mod._evaluation_callback_class.cache_clear()
-    try:
-        cfg = tiny_config("evaluation.enable_periodic_evaluation=true", f"training.total_timesteps={ROLLOUT}")
-        with caplog.at_level(logging.WARNING, logger="keisei"):
-            first = Trainer(cfg, run_dir=tmp_path / "a")
-            second = Trainer(cfg, run_dir=tmp_path / "b")
-        assert second.run().updates == 1
-        first.run()
-    finally:
-        trainer_mod._evaluation_callback_class.cache_clear()
-    warnings = [r for r in caplog.records if "periodic evaluation disabled" in r.getMessage()]
-    assert len(warnings) == 1
-    assert [type(cb) for cb in first.callbacks.callbacks] == [CheckpointCallback]
-
-
-def test_periodic_evaluation_callback_is_registered_when_enabled(tmp_path):
-    from keisei.training.evaluation_callback import EvaluationCallback
-
-    on = Trainer(tiny_config("evaluation.enable_periodic_evaluation=true"), run_dir=tmp_path / "on")
-    off = Trainer(tiny_config(), run_dir=tmp_path / "off")
+    cfg_on = tiny_config("evaluation.enable_periodic_evaluation=true")
+    on = Trainer(cfg_on, run_dir=tmp_path / "on", callbacks=periodic_evaluation(cfg_on))
+    off = Trainer(tiny_config(), run_dir=tmp_path / "off", callbacks=periodic_evaluation(tiny_config()))
     try:
         assert any(isinstance(cb, EvaluationCallback) for cb in on.callbacks.callbacks)
         assert not any(isinstance(cb, EvaluationCallback) for cb in off.callbacks.callbacks)
+        assert [type(cb) for cb in off.callbacks.callbacks] == [CheckpointCallback]
     finally:
         on.close()
         off.close()

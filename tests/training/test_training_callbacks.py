@@ -7,11 +7,11 @@ import pytest
 import torch
 from training_helpers import tiny_config
 
-from keisei.training.callbacks import Callback, CallbackContext, CallbackManager, crossed
+from keisei.run.callbacks import Callback, CallbackContext, CallbackManager, crossed
+from keisei.run.checkpoints import CheckpointManager
+from keisei.run.metrics import MetricsManager
 from keisei.training.checkpoint_callback import CheckpointCallback
-from keisei.training.checkpoint_manager import CheckpointManager
 from keisei.training.display import DisplayManager
-from keisei.training.metrics import MetricsManager
 
 
 def test_crossed_examples():

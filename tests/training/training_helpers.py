@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = [
     "model.blocks=1", "model.channels=16", "model.value_hidden=16",
     "env.num_envs=4", "env.max_plies=40",
-    "training.num_steps=8", "training.update_epochs=1", "training.num_minibatches=2",
+    "ppo.num_steps=8", "ppo.update_epochs=1", "ppo.num_minibatches=2",
     "training.torch_threads=1", "training.device=cpu",
     "evaluation.enable_periodic_evaluation=false",
     "display.mode=plain", "display.log_every_seconds=1000",

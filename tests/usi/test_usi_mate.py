@@ -10,7 +10,9 @@ from pathlib import Path
 import cshogi
 
 from keisei.shogi import Game
-from keisei.usi.mate import MateOutcome, MateProcess, root_mate, search_mate
+from keisei.shogi.mate import MateResult as MateOutcome
+from keisei.shogi.mate import mate_search as search_mate
+from keisei.usi.mate import MateProcess, root_mate
 
 MATE_IN_1 = "8k/9/8P/9/9/9/9/9/K8 b G 1"
 NO_MATE = "6snl/7k1/6ppp/9/9/9/9/9/K8 b RG 1"  # df-pn needs more than 100 nodes to prove it

@@ -18,7 +18,7 @@ import pytest
 import torch
 from usi_helpers import InProcessEngine, tiny_checkpoint
 
-from keisei.search.thinker import build_thinker
+from keisei.engine.thinker import build_thinker
 from keisei.shogi import Game
 from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest
 

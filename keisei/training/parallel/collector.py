@@ -1,13 +1,12 @@
 """ParallelCollector: the Collector of a parallel run (actor processes, see ParallelManager).
 
 ``collect()`` takes finished segments from the workers in arrival order until it holds at least
-``env.num_envs`` env columns of ``training.num_steps`` steps (exactly that many when the envs split evenly;
-segments that arrive beyond that wait for the next batch), copies each out of its shared slot at once
-(the slot goes straight back to its worker), and stacks them side by side into one RolloutBuffer: every
-column is one env's own time series, so the learner's negamax GAE over the stacked buffer is exactly GAE per
-worker segment (actors ship raw rewards, dones, behaviour log-probs, values, bootstrap and next values; the
-learner computes GAE). Every transition is tagged with the version of the policy that chose it (one version
-per segment). A segment more than ``parallel.max_policy_lag`` versions older than the live model is dropped
+``env.num_envs`` env columns (exactly that many when the envs split evenly; segments that arrive beyond that
+wait for the next batch), copies each out of its shared slot at once (the slot goes straight back to its
+worker), and has the algorithm's ``SegmentKind.assemble`` put them side by side into the learner's batch
+(PPO: one RolloutBuffer whose columns are each one env's own time series, so negamax GAE over it is exactly
+GAE per worker segment). Every transition is tagged with the version of the policy that chose it (one
+version per segment). A segment more than ``parallel.max_policy_lag`` versions older than the live model is dropped
 (counted in ``parallel/dropped_samples``); its games are not recorded either.
 
 Weight sync: ``on_publish`` writes every published snapshot into the shared WeightBoard; actors switch to it
@@ -26,12 +25,12 @@ import torch
 from torch import nn
 
 from keisei.config import KeiseiConfig
-from keisei.rl import Experience, RolloutBuffer
+from keisei.run.counters import Counters
+from keisei.run.timing import Stopwatch
 from keisei.training.collector import Collected, SyncState
-from keisei.training.counters import Counters
 from keisei.training.parallel.manager import Message, ParallelManager, learner_threads
-from keisei.training.parallel.shared import PHASES, RUNNING, SEGMENT_FIELDS
-from keisei.training.timing import Stopwatch
+from keisei.training.parallel.segments import SegmentKind
+from keisei.training.parallel.shared import PHASES, RUNNING
 from keisei.weights import WeightSnapshot
 
 logger = logging.getLogger(__name__)
@@ -40,21 +39,22 @@ RECEIVE_POLL_S = 0.2
 
 
 class ParallelCollector:
-    """Collector over ``parallel.num_workers`` actor processes; the Trainer's publisher feeds it weights."""
+    """Collector over ``parallel.num_workers`` actor processes playing ``kind``'s segments; the Trainer's
+    publisher feeds it weights."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
-                 net_time: Stopwatch | None = None, env_seed: int | None = None) -> None:
+                 net_time: Stopwatch | None = None, env_seed: int | None = None, *, kind: SegmentKind) -> None:
         self.config = config
         self.env_seed = config.training.seed if env_seed is None else env_seed  # a torchrun rank's own seed
         self.counters = counters
         self.device = device
         self.num_envs = config.env.num_envs
-        self.num_steps = config.training.num_steps
+        self.kind = kind
         self.max_lag = config.parallel.max_policy_lag
         threads, self.threads_line = learner_threads(config)
         torch.set_num_threads(threads)  # restored by SessionManager.close
         logger.info("parallel: %s", self.threads_line)
-        self.manager = ParallelManager(config, model)
+        self.manager = ParallelManager(config, model, kind)
         self.published_version = -1
         self.dropped_samples = 0
         self.dropped_segments = 0
@@ -65,7 +65,6 @@ class ParallelCollector:
         self.wait_seconds = 0.0
         self._outside_since: float | None = None
         self._outside_seconds = 0.0
-        self._buffers: dict[int, RolloutBuffer] = {}
         self._pending: deque[Message] = deque()  # received, not yet consumed (their slots stay READY)
 
     # -- Collector -----------------------------------------------------------------------------------------
@@ -115,8 +114,8 @@ class ParallelCollector:
                 cols += self.manager.widths[m.worker]
                 lag_sum += lag * m.steps
                 lag_max = max(lag_max, lag)
-        experience = self._stack(taken)
-        steps = experience.steps
+        batch = self.kind.assemble([(m.version, seg) for m, seg in taken], self.device)
+        steps = sum(m.steps for m, _ in taken)
         self.consumed_samples += steps
         finished = [g for m, _ in taken for g in m.finished]
         end = time.monotonic()
@@ -139,28 +138,14 @@ class ParallelCollector:
             "parallel/actor_sps": float(sum(self.worker_sps)),
             "parallel/learner_share": self._outside_seconds / total if total > 0 else 0.0,
         })
-        return Collected(experience, finished, stats)
+        return Collected(batch, finished, stats)
 
     def _copy_out(self, m: Message) -> dict[str, torch.Tensor]:
         """Copy a segment out of its shared slot and give the slot back at once."""
         src = self.manager.slots.tensors[m.worker]
-        seg = {name: src[name][m.slot].clone() for name in (*SEGMENT_FIELDS, "next_values")}
+        seg = {name: src[name][m.slot].clone() for name in self.kind.schema}
         self.manager.release(m)
         return seg
-
-    def _stack(self, taken: list[tuple[Message, dict[str, torch.Tensor]]]) -> Experience:
-        cols = sum(seg["next_values"].shape[0] for _, seg in taken)
-        buffer = self._buffers.get(cols)
-        if buffer is None:
-            buffer = self._buffers[cols] = RolloutBuffer(self.num_steps, cols, self.device)
-        cat = {name: torch.cat([seg[name] for _, seg in taken], dim=1) for name in SEGMENT_FIELDS}
-        for t in range(self.num_steps):
-            buffer.add(t, cat["obs"][t], cat["masks"][t], cat["actions"][t], cat["logprobs"][t], cat["values"][t],
-                       cat["rewards"][t], cat["terminated"][t], cat["truncated"][t], cat["bootstrap_values"][t])
-        next_values = torch.cat([seg["next_values"] for _, seg in taken]).to(self.device)
-        versions = torch.cat([torch.full((self.num_steps, seg["next_values"].shape[0]), m.version,
-                                         dtype=torch.int64) for m, seg in taken], dim=1)
-        return Experience(buffer, next_values, versions)
 
     def sync_state(self) -> SyncState:
         self.manager.maintain()

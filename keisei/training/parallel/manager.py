@@ -14,7 +14,6 @@ games with a new seed. ``close()`` sets the stop flag, joins the workers and kil
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import time
@@ -28,7 +27,8 @@ from torch import nn
 from keisei.config import ConfigError, KeiseiConfig
 from keisei.errors import KeiseiError
 from keisei.models import unwrap_model
-from keisei.models.constants import NUM_ACTIONS, OBS_SHAPE
+from keisei.run.threads import available_cores, resolve_torch_threads
+from keisei.training.parallel.segments import SegmentKind, segment_bytes
 from keisei.training.parallel.shared import (
     FREE,
     PHASES,
@@ -39,12 +39,10 @@ from keisei.training.parallel.shared import (
     WorkerTable,
 )
 from keisei.training.parallel.worker import WorkerSpec, worker_main
-from keisei.training.threads import available_cores, resolve_torch_threads
 from keisei.weights import strip_wrapper_prefixes
 
 logger = logging.getLogger(__name__)
 
-OBS_NUMEL = math.prod(OBS_SHAPE)
 MAX_FAILED_STARTS = 3   # consecutive deaths before RUNNING: a broken setup, not a fault to ride out
 JOIN_TIMEOUT_S = 10.0
 
@@ -76,13 +74,7 @@ def learner_threads(config: KeiseiConfig, cores: int | None = None) -> tuple[int
     return threads, line
 
 
-def segment_bytes(num_envs: int, slots_per_worker: int, num_steps: int) -> int:
-    """Shared memory the segment slots take (all workers together)."""
-    per_env_step = OBS_NUMEL * 1 + NUM_ACTIONS * 1 + 8 + 4 * 4 + 2 * 1  # obs u8, mask, action, 4 floats, 2 flags
-    return slots_per_worker * (num_steps * num_envs * per_env_step + num_envs * 4)
-
-
-def _check_shared_memory(needed: int, where: str = "/dev/shm") -> None:
+def _check_shared_memory(needed: int, where: str = "/dev/shm", length_field: str = "the segment length") -> None:
     """Fail with the fields to change when the shared-memory file system cannot hold the slots (writing past
     its size would kill the workers with SIGBUS instead)."""
     if not os.path.isdir(where):
@@ -90,7 +82,7 @@ def _check_shared_memory(needed: int, where: str = "/dev/shm") -> None:
     free = shutil.disk_usage(where).free
     if needed > free:
         raise ConfigError(f"parallel: the segment slots need {needed / 2**20:,.0f} MiB of shared memory but {where} "
-                          f"has {free / 2**20:,.0f} MiB free; lower parallel.slots_per_worker, training.num_steps or "
+                          f"has {free / 2**20:,.0f} MiB free; lower parallel.slots_per_worker, {length_field} or "
                           "env.num_envs (or enlarge /dev/shm, e.g. docker --shm-size)")
 
 
@@ -108,19 +100,22 @@ class Message:
 
 
 class ParallelManager:
-    """Owns the workers, the WeightBoard, the SegmentSlots and the WorkerTable of one parallel run."""
+    """Owns the workers, the WeightBoard, the SegmentSlots and the WorkerTable of one parallel run; ``kind``
+    (the algorithm's segment schema and actor) is all it knows of what the workers play."""
 
-    def __init__(self, config: KeiseiConfig, model: nn.Module, seed_base: int | None = None) -> None:
+    def __init__(self, config: KeiseiConfig, model: nn.Module, kind: SegmentKind, seed_base: int | None = None) -> None:
         p, t = config.parallel, config.training
         if p.worker_device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("parallel.worker_device: cuda was requested but CUDA is not available")
         self.config = config
+        self.kind = kind
         self.num_workers = p.num_workers
         self.widths = split_envs(config.env.num_envs, p.num_workers)
         state = strip_wrapper_prefixes(unwrap_model(model).state_dict())
-        _check_shared_memory(segment_bytes(config.env.num_envs, p.slots_per_worker, t.num_steps))
+        _check_shared_memory(segment_bytes(kind.schema, config.env.num_envs, p.slots_per_worker, kind.num_steps),
+                             length_field=kind.length_field)
         self.board = WeightBoard(state)
-        self.slots = SegmentSlots(self.widths, p.slots_per_worker, t.num_steps)
+        self.slots = SegmentSlots(self.widths, p.slots_per_worker, kind.num_steps, kind.schema)
         self.table = WorkerTable(p.num_workers)
         self.seed_base = t.seed if seed_base is None else seed_base
         self._ctx = torch.multiprocessing.get_context("spawn")
@@ -145,17 +140,16 @@ class ParallelManager:
 
     # -- processes -----------------------------------------------------------------------------------------
     def _spec(self, w: int, incarnation: int) -> WorkerSpec:
-        cfg, t = self.config, self.config.training
+        cfg = self.config
         env = cfg.env.model_dump(mode="json")
         env["num_envs"] = self.widths[w]
         seed = (self.seed_base * 1_000_003 + w * 7919 + incarnation * 104_729) % (2**31)
         device = "cpu"
         if cfg.parallel.worker_device == "cuda":
             device = f"cuda:{w % torch.cuda.device_count()}"
-        return WorkerSpec(device=device, amp=t.amp,worker=w, incarnation=incarnation, parent_pid=os.getpid(), num_envs=self.widths[w],
-                          seed=seed, env=env, model_arch=cfg.model.model_dump(mode="json"), num_steps=t.num_steps,
-                          material_reward_coef=t.material_reward_coef,
-                          material_anneal_timesteps=t.material_anneal_timesteps)
+        return WorkerSpec(worker=w, incarnation=incarnation, parent_pid=os.getpid(), num_envs=self.widths[w],
+                          seed=seed, env=env, model_arch=cfg.model.model_dump(mode="json"), actor=self.kind.actor,
+                          actor_settings=dict(self.kind.actor_settings), device=device)
 
     def _start(self, w: int) -> None:
         table = self.table

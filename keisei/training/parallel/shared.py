@@ -4,9 +4,10 @@
   index. The learner writes a published snapshot into the buffer that is not the latest, then flips the
   index; an actor copies the latest buffer into its model and re-checks the buffer's sequence number, retrying
   when a write overlapped its copy. So an actor only ever plays whole published versions.
-* :class:`SegmentSlots`: per worker, ``slots_per_worker`` preallocated segments of T steps x n_w envs
-  (obs as uint8 - the dlshogi planes are 0/1, the worker checks that they are -, masks, actions, behaviour logprobs, values, rewards, terminated, truncated, bootstrap values, next
-  values) and a state per slot (FREE / READY). A worker writes a finished segment into one of its FREE slots,
+* :class:`SegmentSlots`: per worker, ``slots_per_worker`` preallocated segments of T steps x n_w envs, one
+  tensor per field of the algorithm's segment schema (keisei.training.parallel.segments; PPO's holds obs as
+  uint8 - the dlshogi planes are 0/1, the worker checks that nothing is lost -, masks, actions, behaviour
+  log-probs, values, rewards, dones, bootstrap and next values) and a state per slot (FREE / READY). A worker writes a finished segment into one of its FREE slots,
   marks it READY and sends (slot, worker, incarnation, version) on its own pipe; the learner copies it out and
   marks it FREE again.
 * :class:`WorkerTable`: per worker heartbeat (time.time()), played version, phase, incarnation; plus the run's
@@ -24,16 +25,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from keisei.models.constants import NUM_ACTIONS, OBS_SHAPE
+from keisei.training.parallel.segments import Schema
 
 FREE, READY = 0, 1
 # worker phases (WorkerTable.phase)
 STARTING, RUNNING, STOPPED = 0, 1, 2
 PHASES = {STARTING: "starting", RUNNING: "running", STOPPED: "stopped"}
 
-OBS_DTYPE = torch.uint8  # observation planes are binary: 4x less shared memory than float32
-SEGMENT_FIELDS = ("obs", "masks", "actions", "logprobs", "values", "rewards", "terminated", "truncated",
-                  "bootstrap_values")
 
 
 @dataclass(frozen=True)
@@ -108,26 +106,17 @@ class WeightBoard:
 
 
 class SegmentSlots:
-    """``slots_per_worker`` shared segments of ``num_steps`` x widths[w] envs for every worker w."""
+    """``slots_per_worker`` shared segments of ``num_steps`` x widths[w] envs for every worker w, one tensor
+    per field of ``schema`` (shape [slots, (steps,) envs, *field shape])."""
 
-    def __init__(self, widths: list[int], slots_per_worker: int, num_steps: int) -> None:
-        self.widths, self.k, self.num_steps = list(widths), slots_per_worker, num_steps
+    def __init__(self, widths: list[int], slots_per_worker: int, num_steps: int, schema: Schema) -> None:
+        self.widths, self.k, self.num_steps, self.schema = list(widths), slots_per_worker, num_steps, dict(schema)
         self.tensors = [self._allocate(n) for n in self.widths]
         self.state = torch.zeros(len(widths), slots_per_worker, dtype=torch.int64).share_memory_()
 
     def _allocate(self, n: int) -> dict[str, Tensor]:
-        k, t = self.k, self.num_steps
-
-        def shared(*shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
-            return torch.zeros(shape, dtype=dtype).share_memory_()
-
-        return {
-            "obs": shared(k, t, n, *OBS_SHAPE, dtype=OBS_DTYPE), "masks": shared(k, t, n, NUM_ACTIONS, dtype=torch.bool),
-            "actions": shared(k, t, n, dtype=torch.int64), "logprobs": shared(k, t, n), "values": shared(k, t, n),
-            "rewards": shared(k, t, n), "terminated": shared(k, t, n, dtype=torch.bool),
-            "truncated": shared(k, t, n, dtype=torch.bool), "bootstrap_values": shared(k, t, n),
-            "next_values": shared(k, n),
-        }
+        return {name: torch.zeros((self.k, *f.slot_shape(self.num_steps, n)), dtype=f.dtype).share_memory_()
+                for name, f in self.schema.items()}
 
     @property
     def nbytes(self) -> int:

@@ -2,9 +2,9 @@
 
 Started by ParallelManager with the spawn start method; ``worker_main`` is its entry point. Loop:
 
-1. collect one segment of ``num_steps`` steps into a private RolloutBuffer with the policy version it holds
-   (StepManager: the same per-step code as in-process collection, both sides of every game played by the
-   same network, as RolloutCollector does);
+1. play one segment with the policy version it holds: the algorithm's actor (``WorkerSpec.actor``, built from
+   ``actor_settings``; PPO's runs the same per-step code as in-process collection) returns one tensor per
+   field of the segment schema;
 2. wait for one of its FREE shared slots (taking newer published weights meanwhile), copy the segment in,
    mark the slot READY and send ``("segment", slot, worker, incarnation, version, steps, seconds, games)`` on
    its own pipe (finished games are the only Python objects, one per game);
@@ -32,7 +32,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from keisei.training.parallel.shared import READY, RUNNING, SEGMENT_FIELDS, STOPPED, WeightBoard, WorkerTable
+from keisei.training.parallel.segments import Segment
+from keisei.training.parallel.shared import READY, RUNNING, STOPPED, WeightBoard, WorkerTable
 
 POLL_S = 0.005
 
@@ -48,11 +49,9 @@ class WorkerSpec:
     seed: int
     env: dict[str, Any]          # EnvConfig dump with num_envs = this worker's slice
     model_arch: dict[str, Any]   # ModelConfig dump
-    num_steps: int
-    material_reward_coef: float
-    material_anneal_timesteps: int
+    actor: type                  # the algorithm's Actor class (keisei.training.parallel.segments)
+    actor_settings: dict[str, Any]
     device: str = "cpu"          # "cpu" or "cuda:K"
-    amp: str = "off"             # training.amp (used on CUDA only)
 
 
 class _Stop(Exception):
@@ -75,11 +74,7 @@ class _Actor:
     def run(self) -> None:
         from keisei.config import EnvConfig
         from keisei.models import build_model
-        from keisei.rl import RolloutBuffer
-        from keisei.training.env_manager import EnvManager
-        from keisei.training.session import seed_everything
-        from keisei.training.step_manager import StepManager, material_coef
-        from keisei.training.timing import Stopwatch
+        from keisei.run.session import seed_everything
 
         spec = self.spec
         seed_everything(spec.seed)
@@ -92,22 +87,18 @@ class _Actor:
             if version < 0:
                 time.sleep(0.05)
         self.table.version[self.w] = version
-        envs = EnvManager(EnvConfig.model_validate(spec.env), seed=spec.seed,
-                          track_captures=spec.material_reward_coef > 0)
-        steps = StepManager(model, envs, device, spec.amp, Stopwatch())
-        buffer = RolloutBuffer(spec.num_steps, spec.num_envs, device)  # copied into the CPU slot when done
+        actor = spec.actor(spec.actor_settings, model, EnvConfig.model_validate(spec.env), device, spec.seed)
         self.table.phase[self.w] = RUNNING
         last = time.monotonic()
         while True:
             self.beat()
-            coef = material_coef(spec.material_reward_coef, spec.material_anneal_timesteps, self.table.timesteps)
             seg_version = version
-            rollout = steps.collect(buffer, coef, on_step=self.beat)
+            segment = actor.play(self.beat, self.table.timesteps)
             slot, version = self._wait_for_slot(model, version)
-            self._write(slot, buffer, rollout.next_values)
+            self._write(slot, segment)
             now = time.monotonic()
-            self.conn.send(("segment", slot, self.w, spec.incarnation, seg_version, rollout.steps, now - last,
-                            rollout.finished))
+            self.conn.send(("segment", slot, self.w, spec.incarnation, seg_version, segment.steps, now - last,
+                            segment.finished))
             last = now
             version = self._maybe_switch(model, version)
 
@@ -127,12 +118,17 @@ class _Actor:
             version = self._maybe_switch(model, version)
             time.sleep(POLL_S)
 
-    def _write(self, slot: int, buffer: Any, next_values: Tensor) -> None:
-        for name in SEGMENT_FIELDS:
-            self.slots[name][slot].copy_(getattr(buffer, name))
-        if not torch.equal(self.slots["obs"][slot].to(buffer.obs.device, torch.float32), buffer.obs):
-            raise ValueError("parallel: observation planes are not 0/1; they cannot travel as uint8")
-        self.slots["next_values"][slot].copy_(next_values)
+    def _write(self, slot: int, segment: Segment) -> None:
+        """Copy every schema field into the slot (a narrower slot dtype is checked to lose nothing)."""
+        if set(segment.tensors) != set(self.slots):
+            raise ValueError(f"parallel: the actor returned fields {sorted(segment.tensors)}, the segment schema "
+                             f"has {sorted(self.slots)}")
+        for name, src in segment.tensors.items():
+            dst = self.slots[name][slot]
+            dst.copy_(src)
+            if dst.dtype != src.dtype and not torch.equal(dst.to(src.device, src.dtype), src):
+                raise ValueError(f"parallel: segment field {name} ({src.dtype}) does not fit its {dst.dtype} "
+                                 "shared slot without loss")
         self.slot_state[self.w, slot] = READY
 
 

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from keisei.training.threads import available_cores, parse_line
+from keisei.run.threads import available_cores, parse_line
 
 POLICIES = ("passive", "active", "default")
 _DONE_RE = re.compile(r"done: ([\d,]+) steps, (\d+) updates, \d+ games in ([\d.]+)s \(([\d,]+) SPS\)")
@@ -33,20 +33,6 @@ _CHILD = ("import sys\n"
           "    import torch  # loaded first: keisei cannot set OMP_WAIT_POLICY any more\n"
           "from keisei.cli import main\n"
           "sys.exit(main(sys.argv[2:]))\n")
-
-
-def register(bsub) -> None:
-    p = bsub.add_parser("train", help="steps/s of the real trainer per CPU thread setting (idle or loaded)")
-    p.add_argument("--seconds", type=float, default=20.0, help="training seconds per setting")
-    p.add_argument("--threads", default="1,2", help="training.torch_threads values, comma-separated")
-    p.add_argument("--interop", default="1", help="training.interop_threads values, comma-separated")
-    p.add_argument("--wait-policy", default="passive,default",
-                   help=f"OpenMP wait policies, comma-separated: {', '.join(POLICIES)}")
-    p.add_argument("--load", default="0", help="busy processes beside the trainer, comma-separated counts")
-    p.add_argument("--preset", default="tiny")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.set_defaults(func=_run)
 
 
 def _ints(option: str, text: str, minimum: int) -> list[int]:
@@ -71,7 +57,7 @@ def _policies(text: str) -> list[str]:
     return values
 
 
-def _run(args) -> int:
+def main(args) -> int:
     from keisei.config import load_config
     from keisei.errors import KeiseiError
 

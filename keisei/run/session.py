@@ -14,8 +14,8 @@ import torch
 
 from keisei.atomic import remove_stale_temps
 from keisei.config import ConfigError, KeiseiConfig, save_config
-from keisei.training.run_lock import RunLock, describe_holder
-from keisei.training.threads import ThreadSettings, apply_thread_settings
+from keisei.run.lock import RunLock, describe_holder
+from keisei.run.threads import ThreadSettings, apply_thread_settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ class SessionManager:
     node's cores; torchrun itself sets OMP_NUM_THREADS=1, which "auto" would otherwise follow)."""
 
     def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, *, writes: bool = True,
-                 local_rank: int | None = None, rank_threads: int | None = None) -> None:
+                 local_rank: int | None = None, rank_threads: int | None = None, holder: str = "keisei train") -> None:
         self.config = config
+        self.holder = holder
         self.writes = writes
         self.rank_threads = rank_threads
         self.run_dir = Path(run_dir) if run_dir is not None else new_run_dir(
@@ -82,10 +83,10 @@ class SessionManager:
 
     def acquire(self) -> None:
         """Lock the run directory (RunLockedError if another trainer holds it), attach train.log, and remove
-        the temp files that interrupted atomic writes left (safe: no other writer holds the lock)."""
-        if not self.writes:
+        the temp files that interrupted atomic writes left (safe: no other writer holds the lock). Idempotent."""
+        if not self.writes or self._lock is not None:
             return
-        self._lock = RunLock(self.run_dir).acquire()
+        self._lock = RunLock(self.run_dir, self.holder).acquire()
         self._attach_log()
         if self._lock.taken_over is not None:
             logger.warning("%s: took over the stale lock of %s", self._lock.path, describe_holder(self._lock.taken_over))

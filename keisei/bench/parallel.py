@@ -19,22 +19,11 @@ from typing import Any
 
 from keisei.config import ConfigError, load_config
 
-__all__ = ["register", "run_parallel_bench"]
+__all__ = ["main", "run_parallel_bench"]
 
 QUIET = ["training.total_timesteps=1000000000000", "training.checkpoint_interval_timesteps=1000000000000",
          "evaluation.enable_periodic_evaluation=false", "logging.tensorboard=false", "logging.wandb=false",
          "display.mode=plain", "display.log_every_seconds=1000000"]
-
-
-def register(bsub) -> None:
-    p = bsub.add_parser("parallel", help="self-play SPS: one process vs N actor processes (same preset)")
-    p.add_argument("--seconds", type=float, default=60.0, help="training loop time per configuration")
-    p.add_argument("--workers", default="1,2,4", help="comma-separated parallel.num_workers values")
-    p.add_argument("--preset", default="tiny")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--no-single", action="store_true", help="skip the one-process baseline")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=_run)
 
 
 def parse_workers(text: str) -> list[int]:
@@ -48,7 +37,7 @@ def parse_workers(text: str) -> list[int]:
 
 
 def _probe_class():
-    from keisei.training.callbacks import Callback
+    from keisei.run.callbacks import Callback
 
     class Probe(Callback):
         """Times each update (rollout end -> update end) and remembers the first and last update ends."""
@@ -134,7 +123,7 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _run(args) -> int:
+def main(args) -> int:
     result = run_parallel_bench(args.preset, args.seconds, parse_workers(args.workers), args.overrides,
                                 single=not args.no_single)
     print(json.dumps(result) if args.json else format_report(result), flush=True)

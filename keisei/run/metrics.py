@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from keisei.config import KeiseiConfig
-from keisei.training.counters import Counters
+from keisei.run.counters import Counters
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from typing import Any
 from keisei.atomic import atomic_write_text
 from keisei.checkpoint import CheckpointError, save_checkpoint
 from keisei.errors import DurableWriteError
-from keisei.training.callbacks import MetricsSink
+from keisei.models import state_dict_for_save
+from keisei.run.callbacks import MetricsSink
 from keisei.weights import tensors_sha256
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,21 @@ LATEST = "latest"
 BEST = "best.json"
 
 Listener = Callable[[Path, dict[str, Any]], None]
+
+
+def model_payload(config: Any, model: Any, counters: dict[str, int], **extra: Any) -> dict[str, Any]:
+    """The part of a keisei.checkpoint payload every trainer writes: the model (architecture + CPU copy of its
+    weights), ``counters`` ({timesteps, updates, games}; model_version = updates) and the effective config;
+    ``extra`` adds the trainer's own keys (learner state, env games, RNG, ``source``, ``parent``)."""
+    return {
+        "model_name": config.model.name,
+        "model_arch": config.model.model_dump(mode="json"),
+        "model_state": {k: v.detach().clone().cpu() for k, v in state_dict_for_save(model).items()},
+        "counters": dict(counters),
+        "model_version": int(counters["updates"]),
+        "config": config.to_dict(),
+        **extra,
+    }
 
 
 class CheckpointManager:

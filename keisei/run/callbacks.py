@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keisei.errors import DurableWriteError
-from keisei.training.counters import Counters
+from keisei.run.counters import Counters
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
     from keisei.config import KeiseiConfig
-    from keisei.training.checkpoint_manager import CheckpointManager
+    from keisei.run.checkpoints import CheckpointManager
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from keisei.config import ConfigError, load_config
 from keisei.errors import KeiseiError
 from keisei.evaluation import EvaluationManager
 from keisei.models import unwrap_model
-from keisei.training.callbacks import Callback, CallbackContext
+from keisei.run.callbacks import Callback, CallbackContext
 
 OPPONENTS = ("random", "greedy")
 
@@ -107,7 +107,7 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def run_learn_bench(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """Train args.preset for args.minutes, evaluating args.games games per opponent at args.points."""
     from keisei.training.trainer import Trainer
 
@@ -126,7 +126,7 @@ def run_learn_bench(args: argparse.Namespace) -> int:
         "curve": [asdict(p) for p in bench.curve],
         "timesteps": summary.timesteps, "updates": summary.updates, "train_seconds": train_s,
         "env_steps_per_s": summary.timesteps / train_s,
-        "samples_per_s": summary.timesteps * config.training.update_epochs / train_s,
+        "samples_per_s": summary.timesteps * config.ppo.update_epochs / train_s,
         "network_seconds": trainer.net_time.seconds,
         "outside_network_fraction": max(0.0, 1.0 - trainer.net_time.seconds / train_s),
         "run_dir": str(trainer.run_dir),

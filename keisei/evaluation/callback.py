@@ -26,8 +26,8 @@ from keisei.config import KeiseiConfig
 from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
 from keisei.evaluation.opponents import parse_opponent
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
-from keisei.training.callbacks import Callback, CallbackContext, crossed
-from keisei.training.metrics import MetricsManager
+from keisei.run.callbacks import Callback, CallbackContext, crossed
+from keisei.run.metrics import MetricsManager
 from keisei.weights import ModelWeightManager
 
 logger = logging.getLogger(__name__)
@@ -40,17 +40,23 @@ def metric_name(name: str) -> str:
     return _TAG_UNSAFE.sub("_", name).strip("_") or "unnamed"
 
 
+def periodic_evaluation(config: KeiseiConfig) -> list[Callback]:
+    """The callbacks ``keisei train`` adds for ``evaluation.enable_periodic_evaluation``: one
+    EvaluationCallback when it is set, none otherwise (``Trainer(config, callbacks=periodic_evaluation(config))``)."""
+    return [EvaluationCallback(config)] if config.evaluation.enable_periodic_evaluation else []
+
+
 class EvaluationCallback(Callback):
-    """Evaluates the agent periodically in the background; a no-op unless enable_periodic_evaluation."""
+    """Evaluates the agent periodically in the background (``Trainer(config, callbacks=[EvaluationCallback(config)])``).
+
+    ``weights``: the weight cache its evaluations load from; by default the one of the trainer's
+    WeightPublisher (``ctx.publisher.weights``), so pinned snapshots are not copied twice."""
 
     def __init__(self, config: KeiseiConfig, end_timeout_s: float = 600.0,
                  weights: ModelWeightManager | None = None) -> None:
         self.config = config
-        self.enabled = config.evaluation.enable_periodic_evaluation
         self.end_timeout_s = end_timeout_s
-        ecfg = config.evaluation
-        # the Trainer passes its one ModelWeightManager (shared with its WeightPublisher)
-        self.weights = weights or ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes)
+        self.weights = weights
         self.rng = random.Random(config.training.seed)
         self.pool: OpponentPool | None = None
         self.evaluator: BackgroundEvaluator | None = None
@@ -64,22 +70,20 @@ class EvaluationCallback(Callback):
     # -- hooks ---------------------------------------------------------------------------------------------
     def on_training_start(self, ctx: CallbackContext) -> None:
         """Open the run's opponent pool, subscribe it to checkpoint saves, prepare the background evaluator."""
-        if not self.enabled:
-            return
         ecfg = self.config.evaluation
+        if self.weights is None:
+            self.weights = (ctx.publisher.weights if ctx.publisher is not None
+                            else ModelWeightManager(ecfg.weight_cache_entries, ecfg.weight_cache_bytes))
         self.pool = OpponentPool(ctx.run_dir, ecfg.pool_size, ecfg.pool_keep_best, ecfg.pool_sampling)
         ctx.checkpoints.add_listener(self.pool.add_checkpoint)
         self.evaluator = BackgroundEvaluator(self.config, ctx.run_dir, self.weights)
 
     def on_rollout_end(self, ctx: CallbackContext) -> None:
         """Log evaluations that finished meanwhile."""
-        if self.enabled:
-            self._collect(ctx)
+        self._collect(ctx)
 
     def on_update_end(self, ctx: CallbackContext) -> None:
         """Log finished evaluations; on an interval crossing, snapshot the model and start an evaluation."""
-        if not self.enabled:
-            return
         if self.evaluator is None:
             self.on_training_start(ctx)
         self._collect(ctx)
@@ -88,7 +92,7 @@ class EvaluationCallback(Callback):
 
     def on_training_end(self, ctx: CallbackContext) -> None:
         """Wait (bounded) for evaluations in flight, log them, stop the background thread."""
-        if not self.enabled or self.evaluator is None:
+        if self.evaluator is None:
             return
         for finished in self.evaluator.close(self.end_timeout_s):
             self._report(ctx, finished)

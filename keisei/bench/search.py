@@ -19,21 +19,7 @@ from keisei.search.evaluator import NetworkEvaluator, UniformEvaluator
 from keisei.search.mcts import BatchedMCTS
 from keisei.shogi import Game
 
-__all__ = ["register", "run_search_bench"]
-
-
-def register(bsub) -> None:
-    p = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size")
-    p.add_argument("--seconds", type=float, default=3.0, help="per configuration")
-    p.add_argument("--batch-sizes", default="1,8,32", help="comma-separated leaves per tree per network call")
-    p.add_argument("--trees", type=int, default=8, help="positions searched together")
-    p.add_argument("--sims", type=int, default=128, help="simulations per search")
-    p.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct")
-    p.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3)
-    p.add_argument("--evaluators", default="stub,net", help="stub, net or both")
-    p.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_run)
+__all__ = ["main", "run_search_bench"]
 
 
 def _positions(trees: int, seed: int) -> list[Game]:
@@ -112,7 +98,7 @@ def run_search_bench(
     return out
 
 
-def _run(args) -> int:
+def main(args) -> int:
     try:
         sizes = tuple(int(x) for x in args.batch_sizes.split(",") if x.strip())
     except ValueError:

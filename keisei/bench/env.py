@@ -67,3 +67,17 @@ def run_env_bench(seconds: float = 5.0, num_envs: int = 64, seed: int = 0) -> di
         "games_finished": games,
         "raw_plies": raw_plies,
     }
+
+
+def main(args) -> int:
+    """`keisei bench env`."""
+    import json
+
+    res = run_env_bench(seconds=args.seconds, num_envs=args.envs)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"VecEnv (encode + legal mask): {res['env_steps_per_s']:,.0f} env steps/s")
+        print(f"raw cshogi loop:              {res['raw_plies_per_s']:,.0f} plies/s")
+        print(f"ratio:                        {res['ratio']:.3f}")
+    return 0

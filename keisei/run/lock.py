@@ -52,8 +52,9 @@ def describe_holder(info: dict[str, Any]) -> str:
 class RunLock:
     """`RunLock(run_dir).acquire()` ... `release()`; raises RunLockedError when another process holds it."""
 
-    def __init__(self, run_dir: str | os.PathLike) -> None:
+    def __init__(self, run_dir: str | os.PathLike, holder: str = "keisei train") -> None:
         self.run_dir = Path(run_dir)
+        self.holder = holder  # the command that takes it, named to a second one
         self.path = self.run_dir / LOCK_FILE
         self._fd: int | None = None
         self.taken_over: dict[str, Any] | None = None  # the stale holder's details, when there was one
@@ -78,7 +79,7 @@ class RunLock:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             holder = describe_holder(self._read())
-            raise RunLockedError(f"run directory {self.run_dir} is in use by another keisei train "
+            raise RunLockedError(f"run directory {self.run_dir} is in use by another {self.holder} "
                                  f"({holder}; lock file {self.path})") from None
         self._fd = fd
         previous = self._read()
