@@ -217,13 +217,19 @@ class SLConfig(_Section):
     loader_workers: int = Field(0, ge=0, le=64, description="processes decoding batches ahead; 0 = in the trainer")
 
 
-class SearchSettings(_Section):
-    """Tree search for evaluation players (`keisei evaluate --sims N`, `checkpoint:PATH?sims=N`); each field
-    is passed to keisei.search.SearchConfig (simulations come from --sims / ?sims=)."""
+class SearchConfig(_Section):
+    """Tree search (keisei.search.BatchedMCTS), one settings type for every searcher: evaluation players
+    (`keisei evaluate --sims N`, `checkpoint:PATH?sims=N`), the USI engine (`keisei usi --set search.x=...`;
+    its SearchAlgorithm and BatchSize options default to these, `setoption` overrides), `keisei play` and
+    `keisei analyse`."""
 
     algorithm: Literal["puct", "gumbel"] = Field("puct", description="root selection: PUCT visits or Gumbel")
+    simulations: int = Field(
+        128, ge=1, le=100_000_000,
+        description="simulations per move when the caller gives none (play/analyse --nodes default when set)",
+    )
     batch_size: int = Field(16, ge=1, le=1024, description="leaves per tree per network call (virtual loss)")
-    c_puct: float = Field(1.5, gt=0.0, le=100.0, description="PUCT exploration constant")
+    c_puct: float = Field(1.5, gt=0.0, description="PUCT exploration constant")
     fpu_reduction: float = Field(0.2, ge=0.0, le=2.0, description="unvisited child Q = parent value - this")
     gumbel_considered: int = Field(16, ge=1, le=600, description="Gumbel: actions considered at the root")
     value_scale: float = Field(0.1, gt=0.0, le=10.0, description="Gumbel: sigma(Q) scale")
@@ -234,6 +240,16 @@ class SearchSettings(_Section):
         description="a draw (repetition, ply limit) for the searching side; < 0 (contempt) makes it avoid draws",
     )
     max_nodes: int = Field(200_000, ge=1024, le=50_000_000, description="node rows per tree")
+    dirichlet_alpha: float = Field(0.15, gt=0.0, le=10.0, description="PUCT root noise (self-play only) concentration")
+    dirichlet_epsilon: float = Field(0.25, ge=0.0, le=1.0, description="PUCT root noise weight (self-play only)")
+    seed: int = Field(0, ge=0, description="seed of the search's random choices (Gumbel noise, root noise)")
+
+    def __init__(self, **data: Any) -> None:
+        """Built directly (not as a config section): a bad field is one ValueError naming ``search.<field>``."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ValueError(_format_validation(exc, "search", prefix="search.")) from None
 
 
 class KeiseiConfig(_Section):
@@ -246,7 +262,7 @@ class KeiseiConfig(_Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     display: DisplayConfig = Field(default_factory=DisplayConfig)
     sl: SLConfig = Field(default_factory=SLConfig)
-    search: SearchSettings = Field(default_factory=SearchSettings)
+    search: SearchConfig = Field(default_factory=SearchConfig)
 
     @model_validator(mode="after")
     def _check_parallel(self) -> KeiseiConfig:
@@ -273,10 +289,10 @@ def _drop_none(d: Any) -> Any:
     return d
 
 
-def _format_validation(exc: ValidationError, source: str) -> str:
+def _format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
     parts = []
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "<root>"
+        path = prefix + (".".join(str(p) for p in err["loc"]) or "<root>")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"

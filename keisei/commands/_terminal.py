@@ -11,7 +11,9 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from keisei.commands._search_args import add_search_config_arguments, search_config
 from keisei.errors import KeiseiError
 from keisei.shogi import Game
 from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest, value_to_cp
@@ -22,14 +24,32 @@ HAND_ORDER = "RBGSNLP"
 
 
 def add_engine_arguments(p: argparse.ArgumentParser, *, nodes: int) -> None:
+    """The engine's arguments; search settings not given here come from the config's ``[search]`` section
+    (``--config``/``--preset``/``--set search.x=...``)."""
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="Keisei checkpoint")
-    p.add_argument("--nodes", type=int, default=nodes, metavar="N",
-                   help=f"simulations per position (default {nodes}; 0 = by --seconds only)")
+    p.add_argument("--nodes", type=int, default=None, metavar="N",
+                   help=f"simulations per position (default search.simulations when set, else {nodes}; "
+                        "0 = by --seconds only)")
+    p.set_defaults(default_nodes=nodes)
     p.add_argument("--seconds", type=float, default=None, metavar="S", help="time limit per position")
-    p.add_argument("--algorithm", choices=("puct", "gumbel", "policy"), default="puct",
-                   help="tree search, or the network's raw policy (default puct)")
-    p.add_argument("--batch-size", type=int, default=16, metavar="B", help="leaves per network call (default 16)")
+    p.add_argument("--algorithm", choices=("puct", "gumbel", "policy"), default=None,
+                   help="tree search, or the network's raw policy (default search.algorithm: puct)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help="leaves per network call (default search.batch_size: 16)")
     p.add_argument("--threads", type=int, default=1, metavar="T", help="torch CPU threads (default 1)")
+    add_search_config_arguments(p)
+
+
+def resolve_engine_arguments(args: argparse.Namespace) -> Any:
+    """Fill --nodes/--algorithm/--batch-size from the ``[search]`` section where not given; -> that section."""
+    search = search_config(args)
+    if args.nodes is None:
+        args.nodes = search.simulations if "simulations" in search.model_fields_set else args.default_nodes
+    if args.algorithm is None:
+        args.algorithm = search.algorithm
+    if args.batch_size is None:
+        args.batch_size = search.batch_size
+    return search
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ class LocalEngine:
     """The network (and its search) in this process: ``analyse(game)`` -> ``Analysis``."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        search = resolve_engine_arguments(args)
         checkpoint = Path(args.checkpoint).expanduser()
         if not checkpoint.is_file():
             raise KeiseiError(f"--checkpoint {args.checkpoint}: file not found")
@@ -76,7 +97,7 @@ class LocalEngine:
         self.nodes = args.nodes or None
         self.seconds = args.seconds
         self.thinker = build_thinker({"ModelFile": str(checkpoint), "Threads": args.threads,
-                                      "BatchSize": args.batch_size, "SearchAlgorithm": args.algorithm})
+                                      "BatchSize": args.batch_size, "SearchAlgorithm": args.algorithm}, search)
 
     def think(self, game: Game, multipv: int = 1) -> ThinkReport:
         deadline = None if self.seconds is None else time.monotonic() + self.seconds

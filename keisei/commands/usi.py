@@ -13,6 +13,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from keisei.commands._search_args import (
+    add_search_config_arguments,
+    config_args,
+    option_defaults,
+    search_config,
+)
 from keisei.errors import KeiseiError
 
 
@@ -41,6 +47,7 @@ def register(sub) -> None:
                        description="Run a Keisei checkpoint as a USI engine on stdin/stdout.", epilog=_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="Keisei checkpoint (the ModelFile option)")
+    add_search_config_arguments(p)
     p.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
                    help="starting value of a USI option, e.g. --option NodesLimit=128 (repeatable)")
     p.add_argument("--write-launcher", default=None, metavar="PATH",
@@ -52,16 +59,20 @@ def run(args) -> int:
     checkpoint = Path(args.checkpoint).expanduser().resolve()
     if not checkpoint.is_file():
         raise KeiseiError(f"--checkpoint {args.checkpoint}: file not found")
+    search = search_config(args)  # [search]: every search setting; SearchAlgorithm/BatchSize default to it
     options = _parse_options(args.options)
     if args.write_launcher:
-        path = write_launcher(Path(args.write_launcher), checkpoint, args.options)
+        path = write_launcher(Path(args.write_launcher), checkpoint, args.options, config_args(args))
         print(f"wrote {path}: register this file as a USI engine in your GUI")
         return 0
     from keisei.usi.server import UsiServer
 
     out_fd = os.dup(1)  # the protocol's channel
     os.dup2(2, 1)  # stray prints (libraries) go to stderr, never into the protocol
-    server = UsiServer(_build_thinker, model_file=str(checkpoint), out_fd=out_fd, log=_log)
+    global _SEARCH
+    _SEARCH = search
+    server = UsiServer(_build_thinker, model_file=str(checkpoint), out_fd=out_fd, log=_log,
+                       option_defaults=option_defaults(search))
     for name, value in options.items():
         server.options.set(name, value)
     try:
@@ -92,12 +103,14 @@ def _parse_options(items: list[str]) -> dict[str, str]:
     return options
 
 
-def write_launcher(path: Path, checkpoint: Path, options: list[str]) -> Path:
-    """A /bin/sh script that execs this Python on ``keisei usi --checkpoint ...`` (absolute paths)."""
+def write_launcher(path: Path, checkpoint: Path, options: list[str], config: list[str] = ()) -> Path:
+    """A /bin/sh script that execs this Python on ``keisei usi --checkpoint ...`` (absolute paths; ``config``:
+    the --config/--preset/--set arguments, passed on)."""
     import keisei
 
     root = Path(keisei.__file__).resolve().parents[1]  # so the script runs this Keisei, installed or not
     argv = [sys.executable, "-m", "keisei.cli", "usi", "--checkpoint", str(checkpoint)]
+    argv += list(config)
     for item in options:
         argv += ["--option", item]
     text = (
@@ -116,10 +129,13 @@ def write_launcher(path: Path, checkpoint: Path, options: list[str]) -> Path:
     return path
 
 
+_SEARCH = None  # this engine process's [search] section (set by run)
+
+
 def _build_thinker(options: Mapping[str, object]):
     from keisei.engine.thinker import build_thinker
 
-    return build_thinker(options)
+    return build_thinker(options, _SEARCH)
 
 
 def _log(message: str) -> None:

@@ -4,7 +4,7 @@
 returns a ``NetworkThinker``. With ``SearchAlgorithm`` ``puct`` or ``gumbel`` it searches with
 ``keisei.search.mcts.BatchedMCTS`` (one tree, ``BatchSize`` leaves per network call, the tree reused
 between moves of a game, ``USI_Hash`` MiB of tree rows); with ``policy`` it plays the argmax of the network's masked policy (one forward).
-If the search package is not importable the thinker falls back to the raw policy and says so in ``mode``.
+Every other search setting comes from the ``[search]`` config (``keisei usi --set search.c_puct=2``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from keisei.config import SearchConfig
 from keisei.models.masking import mask_logits
+from keisei.search import BatchedMCTS, NetworkEvaluator
 from keisei.shogi import Game, encode, legal_mask, usi_of
 from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest
 
@@ -28,8 +30,11 @@ DEFAULT_TREE_NODES = 2_000_000
 NODE_BYTES = 40  # a tree row (keisei.search.tree): USI_Hash MiB -> rows
 
 
-def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
-    """A thinker for the engine's current option values (loads the network: the slow part of ``isready``)."""
+def build_thinker(options: Mapping[str, object], search: SearchConfig | None = None) -> NetworkThinker:
+    """A thinker for the engine's current option values (loads the network: the slow part of ``isready``).
+
+    ``search`` (the config's ``[search]``) holds every search setting; the options SearchAlgorithm and
+    BatchSize (which default to its values) and USI_Hash (tree rows) override their part of it."""
     from keisei.checkpoint import load_model_from_checkpoint
 
     path = str(options.get("ModelFile") or "")
@@ -41,14 +46,13 @@ def build_thinker(options: Mapping[str, object]) -> NetworkThinker:
     model, _ = load_model_from_checkpoint(path, device=device)
     hash_mib = int(options.get("USI_Hash", 0) or 0)
     max_nodes = min(50_000_000, max(65_536, hash_mib * (1 << 20) // NODE_BYTES)) if hash_mib else DEFAULT_TREE_NODES
-    return NetworkThinker(
-        model,
-        device=device,
-        algorithm=str(options.get("SearchAlgorithm", "puct")),
-        batch_size=int(options.get("BatchSize", 16) or 16),
-        max_nodes=max_nodes,
-        threads=threads,
-    )
+    search = search or SearchConfig()
+    algorithm = str(options.get("SearchAlgorithm", search.algorithm))
+    if algorithm == "policy":
+        return NetworkThinker(model, device=device, search=None, threads=threads)
+    config = SearchConfig(**{**search.model_dump(), "algorithm": algorithm, "max_nodes": max_nodes,
+                             "batch_size": int(options.get("BatchSize", search.batch_size) or search.batch_size)})
+    return NetworkThinker(model, device=device, search=config, threads=threads)
 
 
 class NetworkThinker:
@@ -59,29 +63,19 @@ class NetworkThinker:
         model: nn.Module,
         *,
         device: torch.device | str = "cpu",
-        algorithm: str = "puct",
-        batch_size: int = 16,
-        max_nodes: int = DEFAULT_TREE_NODES,
-        seed: int = 0,
+        search: SearchConfig | None = None,
         threads: int | None = None,
     ) -> None:
+        """``search`` None: play the raw policy (argmax); else search with it (``search.max_nodes`` rows)."""
         self.model = model.eval()
         self.threads = threads
         self.device = torch.device(device)
         self.mode = "policy"
         self._mcts = None
         self._rate: float | None = None  # measured simulations per second (for Gumbel by time)
-        if algorithm != "policy":
-            try:
-                from keisei.search.config import SearchConfig
-                from keisei.search.evaluator import NetworkEvaluator
-                from keisei.search.mcts import BatchedMCTS
-            except ImportError as exc:
-                log.warning("keisei.search is not available (%s): playing the raw policy", exc)
-            else:
-                config = SearchConfig(algorithm=algorithm, batch_size=batch_size, seed=seed)
-                self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), config, max_nodes=max_nodes)
-                self.mode = algorithm
+        if search is not None:
+            self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), search)
+            self.mode = search.algorithm
 
     # ------------------------------------------------------------------ Thinker
     def think(self, request: ThinkRequest) -> ThinkReport:

@@ -55,17 +55,12 @@ class SearchPolicy:
     carries leaves from all the games where this player is to move. Plays the most visited move (or the Gumbel
     choice); trees are kept per game (``keys``) and reused from move to move."""
 
-    def __init__(self, model: nn.Module, device: torch.device, settings: Any, simulations: int, seed: int) -> None:
-        """``settings``: the config's ``search`` section (keisei.config.SearchSettings)."""
-        config = SearchConfig(
-            algorithm=settings.algorithm, simulations=simulations, batch_size=settings.batch_size,
-            c_puct=settings.c_puct, fpu_reduction=settings.fpu_reduction,
-            gumbel_considered=settings.gumbel_considered, value_scale=settings.value_scale,
-            maxvisit_init=settings.maxvisit_init, mate_depth=settings.mate_depth,
-            draw_value=settings.draw_value, seed=seed % 2**31,
-        )
+    def __init__(self, model: nn.Module, device: torch.device, settings: SearchConfig, simulations: int,
+                 seed: int) -> None:
+        """``settings``: the config's ``search`` section; ``simulations`` and ``seed`` are this player's."""
+        config = settings.model_copy(update={"simulations": simulations, "seed": seed % 2**31})
         self.evaluator = NetworkEvaluator(model, device)
-        self.mcts = BatchedMCTS(self.evaluator, config, max_nodes=settings.max_nodes)
+        self.mcts = BatchedMCTS(self.evaluator, config)
         self.simulations = simulations
         self.searches = 0
 

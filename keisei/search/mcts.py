@@ -92,7 +92,9 @@ def _alt(length: int) -> np.ndarray:
 class BatchedMCTS:
     """Searches many games' positions at once (see module doc). Not thread-safe: one search at a time."""
 
-    def __init__(self, evaluator: Evaluator, config: SearchConfig, *, max_nodes: int = 200_000) -> None:
+    def __init__(self, evaluator: Evaluator, config: SearchConfig, *, max_nodes: int | None = None) -> None:
+        """``max_nodes``: tree rows per root (None: ``config.max_nodes``)."""
+        max_nodes = config.max_nodes if max_nodes is None and isinstance(config, SearchConfig) else max_nodes
         if not isinstance(config, SearchConfig):
             raise TypeError(f"config must be a SearchConfig, got {type(config).__name__}")
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1024:

@@ -7,6 +7,7 @@ Names are matched case-insensitively (as GUIs differ); values keep the declared 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,10 +93,14 @@ RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorith
 class OptionValues:
     """Current values of every option; ``set(name, text)`` validates (ValueError naming the problem)."""
 
-    def __init__(self, model_file: str = "") -> None:
+    def __init__(self, model_file: str = "", defaults: Mapping[str, Value] | None = None) -> None:
+        """``defaults``: starting values that replace the declared defaults (e.g. from the ``[search]`` config);
+        they are what ``usi`` declares. Checked like ``setoption`` values."""
         self._options = {o.name.lower(): o for o in (*ENGINE_OPTIONS, *IMPLICIT_OPTIONS)}
         self._values: dict[str, Value] = {o.name: o.default for o in self._options.values()}
         self._values["ModelFile"] = model_file
+        for name, value in (defaults or {}).items():
+            self.set(name, str(value).lower() if isinstance(value, bool) else str(value))
 
     def declarations(self) -> list[str]:
         """The ``option`` lines, each with its current value as the default."""

@@ -28,7 +28,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import cshogi
@@ -85,11 +85,12 @@ class UsiServer:
         in_fd: int = 0,
         out_fd: int = 1,
         log: Callable[[str], None] | None = None,
+        option_defaults: Mapping[str, object] | None = None,
     ) -> None:
         self.factory = factory
         self.name = name
         self.author = author
-        self.options = OptionValues(model_file)
+        self.options = OptionValues(model_file, option_defaults)
         self.in_fd = in_fd
         self.out_fd = out_fd
         self.log = log or (lambda message: None)
