@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from keisei.errors import KeiseiError, os_error_line
+from keisei.evaluation.store import STORE_FILE
 
-STORE_FILE = "evaluation.sqlite"
 PLOT_FILE = "ratings.png"
 
 

@@ -37,8 +37,9 @@ import torch
 
 from keisei.atomic import find_in_chain
 from keisei.errors import DurableWriteError
-from keisei.evaluation.manager import STORE_FILE, EvaluationManager
+from keisei.evaluation.manager import EvaluationManager
 from keisei.evaluation.recording import record_agent_rating
+from keisei.evaluation.store import STORE_FILE
 from keisei.weights import ModelWeightManager, WeightSnapshot, tensors_sha256
 
 if TYPE_CHECKING:

@@ -26,11 +26,17 @@ from keisei.evaluation.engines import open_engine
 from keisei.evaluation.gating import run_sprt
 from keisei.evaluation.match import LiveGame, Matchup, play_matchups, save_games
 from keisei.evaluation.openings import schedule
-from keisei.evaluation.opponents import OpponentSpec, checkpoint_player_name, search_player_name
+from keisei.evaluation.opponents import (
+    OpponentSpec,
+    agent_player_name,
+    checkpoint_player_name,
+    search_player_name,
+)
 from keisei.evaluation.progress import ProgressSink
 from keisei.evaluation.recording import record_games, store_ratings
 from keisei.evaluation.result import EvaluationResult, summarise
 from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
+from keisei.evaluation.store import STORE_FILE
 from keisei.evaluation.strategies import Plan, StrategyContext, get_strategy
 from keisei.models import unwrap_model
 from keisei.shogi import GreedyPlayer, RandomPlayer
@@ -39,7 +45,6 @@ from keisei.weights import ModelWeightManager, WeightSnapshot
 if TYPE_CHECKING:
     from keisei.config import KeiseiConfig
 
-STORE_FILE = "evaluation.sqlite"
 
 
 @dataclass
@@ -99,14 +104,13 @@ class EvaluationManager:
         if isinstance(agent, WeightSnapshot):
             device = self.eval_device()
             model = self.weights.build(agent, device)
-            who = _Agent(model, f"agent@v{agent.model_version}", device, agent.model_version, agent.timestep,
+            who = _Agent(model, agent_player_name(agent.model_version), device, agent.model_version, agent.timestep,
                          sha256=agent.sha256)
         elif isinstance(agent, nn.Module):
             model = unwrap_model(agent)
             param = next(model.parameters(), None)
             device = param.device if param is not None else torch.device("cpu")
-            name = f"agent@v{model_version}" if model_version is not None else "agent"
-            who = _Agent(model, name, device, model_version, timestep, sha256=sha256)
+            who = _Agent(model, agent_player_name(model_version), device, model_version, timestep, sha256=sha256)
         else:
             raise TypeError(f"agent must be an nn.Module or a WeightSnapshot, got {type(agent).__name__}")
         return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)

@@ -24,10 +24,9 @@ import numpy as np
 from keisei.evaluation.openings import Opening, start_game
 from keisei.evaluation.result import GameRecord
 from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
-from keisei.shogi import EXTERNAL_REASONS, Game, IllegalMoveError, encode, legal_mask, save_record
+from keisei.shogi import COLORS, EXTERNAL_REASONS, Game, IllegalMoveError, encode, legal_mask, save_record
 from keisei.usi import EngineFault, EngineResigned
 
-COLORS = ("black", "white")
 logger = logging.getLogger(__name__)
 OnGameDone = Callable[[int, "LiveGame"], None]  # (matchup index, the finished game); called on the loop thread
 

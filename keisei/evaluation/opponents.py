@@ -40,6 +40,20 @@ class OpponentSpec:
         return self.kind in ("checkpoint", "current")
 
 
+AGENT_NAME = "agent"
+
+
+def agent_player_name(model_version: int | None) -> str:
+    """The store name of the evaluated agent: ``agent@v<N>`` at a model version, plain ``agent`` without one."""
+    return AGENT_NAME if model_version is None else f"{AGENT_NAME}@v{int(model_version)}"
+
+
+def agent_version(name: str) -> int | None:
+    """The model version in an agent name (``agent@v7`` -> 7); None for any other name."""
+    prefix, sep, version = name.partition("@v")
+    return int(version) if prefix == AGENT_NAME and sep and version.isdigit() else None
+
+
 def checkpoint_player_name(path: str | Path) -> str:
     """The store/display name of a checkpoint player: ``ckpt:<file stem>``."""
     return f"ckpt:{Path(path).stem}"

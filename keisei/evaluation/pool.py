@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from keisei.atomic import atomic_write_text
-from keisei.evaluation.opponents import checkpoint_player_name, parse_opponent
+from keisei.evaluation.opponents import agent_player_name, checkpoint_player_name, parse_opponent
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +53,6 @@ class PoolEntry:
     elo: float | None = None
     file: str | None = None  # checkpoint file, relative to run_dir when inside it
     sha256: str | None = None  # the member's weights (tensors_sha256), as published at its model_version
-
-
-def agent_player_name(model_version: int) -> str:
-    """The store name EvaluationManager gives the training agent at ``model_version``."""
-    return f"agent@v{model_version}"
 
 
 def parse_pool_spec(spec: str) -> int | None:
@@ -153,11 +148,11 @@ class OpponentPool:
             return entry
 
     def set_rating(self, key: str | Path, elo: float) -> bool:
-        """Set the Elo of the member whose file, spec or name is ``key``; False when none matches."""
+        """Set the Elo of the member whose player name is ``key``; False when none matches."""
         return self.set_ratings({str(key): elo}) > 0
 
     def set_ratings(self, ratings: Mapping[str, float]) -> int:
-        """Set Elo for members matched by file path, spec or player name (e.g. a fit's table), a checkpoint
+        """Set Elo for members matched by player name (e.g. a fit's table), a checkpoint
         also by the agent name of its model version (``agent@vN``: the same weights); -> count set."""
         with self._lock:
             changed = 0
@@ -172,15 +167,12 @@ class OpponentPool:
             return changed
 
     def _lookup(self, entry: PoolEntry, ratings: Mapping[str, float]) -> float | None:
-        keys = [entry.spec, entry.name]
-        if entry.file is not None:
-            full = self._absolute(entry.file)
-            keys += [entry.file, str(full), str(full.resolve())]
-        if entry.model_version is not None:  # the same weights, rated when evaluated as the agent
-            keys.append(agent_player_name(entry.model_version))
-        for key in keys:
-            if key in ratings:
-                return ratings[key]
+        """A member's rating is keyed by its player name; a checkpoint's weights were also rated when they
+        were the agent, under that model version's agent name (used when the member itself is unrated)."""
+        if entry.name in ratings:
+            return ratings[entry.name]
+        if entry.model_version is not None:
+            return ratings.get(agent_player_name(entry.model_version))
         return None
 
     def entries(self) -> list[PoolEntry]:

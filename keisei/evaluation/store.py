@@ -30,6 +30,7 @@ from typing import Any, Self
 
 from keisei.errors import EXIT_USAGE, DurableWriteError
 
+STORE_FILE = "evaluation.sqlite"  # a run directory's game store
 RESULTS = ("black", "white", "draw", "error")
 
 _SCHEMA = """

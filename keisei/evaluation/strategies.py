@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from keisei.evaluation.opponents import OpponentSpec, parse_opponent, parse_opponents
+from keisei.evaluation.opponents import OpponentSpec, agent_version, parse_opponent, parse_opponents
 from keisei.usi.spec import resolve_executable
 
 if TYPE_CHECKING:
@@ -96,9 +96,9 @@ def _agent_rating(ctx: StrategyContext) -> float | None:
         return ctx.ratings[ctx.agent_name]
     versions = []
     for name, elo in ctx.ratings.items():
-        prefix, _, version = name.partition("@v")
-        if prefix == "agent" and version.isdigit():
-            versions.append((int(version), elo))
+        version = agent_version(name)
+        if version is not None:
+            versions.append((version, elo))
     return max(versions)[1] if versions else None
 
 

@@ -8,7 +8,7 @@ import pytest
 from engines import fake_engine, require_engine
 from eval_helpers import tiny_config
 
-from keisei.evaluation.opponents import parse_opponent, parse_opponents
+from keisei.evaluation.opponents import agent_player_name, agent_version, parse_opponent, parse_opponents
 
 
 def test_simple_specs():
@@ -79,3 +79,10 @@ def test_an_engine_name_must_map_to_a_spec():
     config = tiny_config(engines={"a": "b", "b": "random"})
     with pytest.raises(ValueError, match="evaluation.engines.a"):
         parse_opponent("a", config)
+
+
+def test_agent_names_round_trip_through_one_builder_and_parser():
+    assert agent_player_name(7) == "agent@v7" and agent_player_name(None) == "agent"
+    assert agent_version(agent_player_name(7)) == 7
+    for other in ("agent", "agent@v", "agent@vx", "ckpt:agent@v3", "random", "usi:x@v2"):
+        assert agent_version(other) is None, other
