@@ -35,7 +35,7 @@ from keisei.evaluation.opponents import (
 from keisei.evaluation.progress import ProgressSink
 from keisei.evaluation.recording import record_games, store_ratings
 from keisei.evaluation.result import EvaluationResult, summarise
-from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
+from keisei.evaluation.sides import MoveChooser, NetworkPolicy, SearchPolicy, Side
 from keisei.evaluation.store import STORE_FILE
 from keisei.evaluation.strategies import Plan, StrategyContext, get_strategy
 from keisei.models import unwrap_model
@@ -232,7 +232,7 @@ class EvaluationManager:
                 sides[name] = Side(name, engine=await stack.enter_async_context(open_engine(spec, self.config)))
         return sides
 
-    def _policy(self, model: nn.Module, device: torch.device, seed: int, sims: int) -> NetworkPolicy | SearchPolicy:
+    def _policy(self, model: nn.Module, device: torch.device, seed: int, sims: int) -> MoveChooser:
         """The raw batched policy, or a batched tree search of ``sims`` simulations per move."""
         if sims > 0:
             return SearchPolicy(model, device, self.config.search, sims, seed)

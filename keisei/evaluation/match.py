@@ -19,12 +19,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from keisei.evaluation.openings import Opening, start_game
 from keisei.evaluation.result import GameRecord
-from keisei.evaluation.sides import NetworkPolicy, SearchPolicy, Side
-from keisei.shogi import COLORS, EXTERNAL_REASONS, Game, IllegalMoveError, encode, legal_mask, save_record
+from keisei.evaluation.sides import MoveChooser, Side
+from keisei.shogi import COLORS, EXTERNAL_REASONS, Game, IllegalMoveError, save_record
 from keisei.usi import EngineFault, EngineResigned
 
 logger = logging.getLogger(__name__)
@@ -98,11 +96,12 @@ def _declare_impasse(game: Game) -> bool:
     return False
 
 
-def _search_moves(policy: SearchPolicy, group: list[LiveGame]) -> None:
-    """One batched tree search over every game in ``group`` (trees keyed by the live game)."""
+def _network_moves(policy: MoveChooser, group: list[LiveGame]) -> None:
+    """One batched choice (a forward, or a search over every tree) for the games in ``group``, all with
+    ``policy`` to move: a failed call makes each game of its batch an error; a bad move only its game."""
     try:
         moves = policy.choose([lg.game for lg in group], [id(lg) for lg in group])
-    except Exception as exc:  # noqa: BLE001 - the search failed: every game in the batch is an error
+    except Exception as exc:  # noqa: BLE001 - the forward or search failed: every game in the batch is an error
         for lg in group:
             lg.fail(exc)
         return
@@ -113,39 +112,9 @@ def _search_moves(policy: SearchPolicy, group: list[LiveGame]) -> None:
             lg.fail(exc)
 
 
-def _network_moves(policy: NetworkPolicy | SearchPolicy, group: list[LiveGame]) -> None:
-    """One forward (or one batched search) for every game in ``group`` (all with ``policy`` to move);
-    per-game failures stay per game."""
-    if isinstance(policy, SearchPolicy):
-        _search_moves(policy, group)
-        return
-    ready, obs, masks = [], [], []
-    for lg in group:
-        try:
-            obs.append(encode(lg.game))
-            masks.append(legal_mask(lg.game))
-            ready.append(lg)
-        except Exception as exc:  # noqa: BLE001 - becomes that game's error
-            del obs[len(ready):], masks[len(ready):]
-            lg.fail(exc)
-    if not ready:
-        return
-    try:
-        actions = policy.act(np.stack(obs), np.stack(masks))
-    except Exception as exc:  # noqa: BLE001 - the forward failed: every game in the batch is an error
-        for lg in ready:
-            lg.fail(exc)
-        return
-    for lg, action in zip(ready, actions):
-        try:
-            lg.game.push_action(action)
-        except Exception as exc:  # noqa: BLE001
-            lg.fail(exc)
-
-
 def step_local(games: list[LiveGame]) -> None:
     """Play one ply in every running game whose side to move is a network or an in-process player."""
-    batches: dict[int, tuple[NetworkPolicy | SearchPolicy, list[LiveGame]]] = {}
+    batches: dict[int, tuple[MoveChooser, list[LiveGame]]] = {}
     for lg in games:
         if lg.done:
             continue

@@ -1,23 +1,32 @@
 """The players of an evaluation match: a batched network policy (raw or searching), an in-process player, or a
 USI engine.
 
-A ``Side`` is one named participant. Network sides share a ``NetworkPolicy`` object when they are played by
-the same network (the agent and its ``current`` mirror), so one forward serves every game in which that
-network is to move.
+A ``Side`` is one named participant. Network sides share a ``MoveChooser`` (``NetworkPolicy`` or
+``SearchPolicy``) when they are played by the same network (the agent and its ``current`` mirror), so one
+forward (or one batched search) serves every game in which that network is to move.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from keisei.models.masking import mask_logits
+from keisei.models.masking import select_actions
 from keisei.search import BatchedMCTS, NetworkEvaluator, SearchConfig
-from keisei.shogi import Game, Player
+from keisei.shogi import Game, Player, encode, legal_mask, usi_of
+
+
+class MoveChooser(Protocol):
+    """The batched chooser every network player implements: one call picks a move in each of many games."""
+
+    def choose(self, games: Sequence[Game], keys: Sequence[Hashable]) -> list[str]:
+        """A legal USI move for each game (``keys`` name the games across calls, e.g. for reused trees)."""
+        ...
 
 
 class NetworkPolicy:
@@ -41,13 +50,15 @@ class NetworkPolicy:
         with torch.inference_mode():
             logits, _ = self.model(torch.from_numpy(obs).to(self.device))
             logits = logits.float().cpu()
-        masked = mask_logits(logits, torch.from_numpy(mask))
-        if self.deterministic:
-            actions = masked.argmax(dim=-1)
-        else:
-            probs = torch.softmax(masked, dim=-1)
-            actions = torch.multinomial(probs, 1, generator=self.generator).squeeze(-1)
+        actions = select_actions(logits, torch.from_numpy(mask), deterministic=self.deterministic,
+                                 generator=self.generator)
         return actions.tolist()
+
+    def choose(self, games: Sequence[Game], keys: Sequence[Hashable] = ()) -> list[str]:
+        """``MoveChooser``: one forward over ``games`` -> the chosen legal USI move of each."""
+        obs = np.stack([encode(g) for g in games])
+        masks = np.stack([legal_mask(g) for g in games])
+        return [usi_of(g, a) for g, a in zip(games, self.act(obs, masks))]
 
 
 class SearchPolicy:
@@ -64,10 +75,10 @@ class SearchPolicy:
         self.simulations = simulations
         self.searches = 0
 
-    def choose(self, games: list[Game], keys: list[Any]) -> list[str]:
-        """One batched search over ``games`` (tree per key) -> a legal USI move for each."""
+    def choose(self, games: Sequence[Game], keys: Sequence[Hashable]) -> list[str]:
+        """``MoveChooser``: one batched search over ``games`` (tree per key) -> a legal USI move for each."""
         self.searches += 1
-        return [r.move for r in self.mcts.search(games, simulations=self.simulations, keys=keys)]
+        return [r.move for r in self.mcts.search(list(games), simulations=self.simulations, keys=list(keys))]
 
 
 @dataclass
@@ -75,7 +86,7 @@ class Side:
     """A named participant: exactly one of ``policy`` (network), ``player`` (in-process) or ``engine`` (USI)."""
 
     name: str
-    policy: NetworkPolicy | SearchPolicy | None = None
+    policy: MoveChooser | None = None
     player: Player | None = None
     engine: Any = None  # keisei.usi.UsiPlayer: ``async choose(game) -> usi``
 

@@ -14,6 +14,7 @@ from keisei.models.masking import (
     log_prob_and_entropy,
     masked_entropy,
     masked_log_probs,
+    select_from_log_probs,
 )
 
 
@@ -57,10 +58,7 @@ class ActorCriticBase(nn.Module):
         check_legal_mask(legal_mask, self.num_actions)
         logits, value = self(obs)
         log_probs = masked_log_probs(logits, legal_mask)
-        if deterministic:
-            action = log_probs.argmax(dim=-1)
-        else:
-            action = torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
+        action = select_from_log_probs(log_probs, deterministic=deterministic, generator=generator)
         log_prob = log_probs.gather(1, action.unsqueeze(-1)).squeeze(-1)
         return action, log_prob, masked_entropy(log_probs, legal_mask), value
 

@@ -33,6 +33,24 @@ def masked_log_probs(logits: Tensor, legal_mask: Tensor) -> Tensor:
     return torch.log_softmax(mask_logits(logits, legal_mask), dim=-1)
 
 
+def select_actions(
+    logits: Tensor, legal_mask: Tensor, *, deterministic: bool, generator: torch.Generator | None = None
+) -> Tensor:
+    """One legal action per row of raw ``logits``: the argmax when ``deterministic``, else a sample of the
+    masked policy (``generator`` seeds it; it must live on the logits' device)."""
+    return select_from_log_probs(masked_log_probs(logits, legal_mask), deterministic=deterministic,
+                                 generator=generator)
+
+
+def select_from_log_probs(
+    log_probs: Tensor, *, deterministic: bool, generator: torch.Generator | None = None
+) -> Tensor:
+    """``select_actions`` on already masked log-probabilities (illegal entries have probability 0)."""
+    if deterministic:
+        return log_probs.argmax(dim=-1)
+    return torch.multinomial(log_probs.exp(), 1, generator=generator).squeeze(-1)
+
+
 def masked_entropy(log_probs: Tensor, legal_mask: Tensor) -> Tensor:
     """Entropy summed over legal moves only (0 * log 0 contributes 0)."""
     p_log_p = torch.where(legal_mask, log_probs.exp() * log_probs, torch.zeros_like(log_probs))

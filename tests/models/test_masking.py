@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from keisei.models import NUM_ACTIONS, ActorCriticBase
-from keisei.models.masking import mask_logits, masked_entropy, masked_log_probs
+from keisei.models.masking import mask_logits, masked_entropy, masked_log_probs, select_actions
 
 
 class FixedLogits(ActorCriticBase):
@@ -93,3 +93,16 @@ def test_masking_is_finite_in_low_precision(dtype):
     logp = masked_log_probs(logits, mask)
     assert torch.isfinite(logp).all() and logp[:, 2:].exp().sum() == 0
     assert torch.isfinite(masked_entropy(logp, mask)).all()
+
+
+def test_select_actions_picks_only_legal_moves_argmax_or_a_seeded_sample():
+    logits = torch.tensor([[9.0, 0.0, 1.0, 2.0], [5.0, 5.0, -1.0, 0.0]])
+    mask = torch.tensor([[False, True, True, True], [False, False, True, True]])
+    assert select_actions(logits, mask, deterministic=True).tolist() == [3, 3]  # the best legal, not 0
+    draws = [select_actions(logits, mask, deterministic=False, generator=torch.Generator().manual_seed(s))
+             for s in range(200)]
+    picked = torch.stack(draws)
+    assert bool(mask.gather(1, picked.T).all())  # every sample legal
+    assert {int(a) for a in picked[:, 0]} == {1, 2, 3}  # samples, not the argmax
+    again = select_actions(logits, mask, deterministic=False, generator=torch.Generator().manual_seed(7))
+    assert again.tolist() == draws[7].tolist()  # a seed gives the same choice
