@@ -19,6 +19,7 @@ from keisei.config import KeiseiConfig, load_config
 
 if TYPE_CHECKING:
     from keisei.training.distributed import World
+    from keisei.training.resume import ResumePoint
 
 
 def register(sub) -> None:
@@ -38,21 +39,24 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def resume_config(args: argparse.Namespace) -> tuple[KeiseiConfig, Path | None]:
-    """The config and run directory: a resume without --config/--preset reuses the run's config.toml."""
-    from keisei.training.resume import find_resume_run_dir
+def resume_config(args: argparse.Namespace) -> tuple[KeiseiConfig, Path | None, ResumePoint | None]:
+    """The config, run directory and resume point (decided here, once): a resume without --config/--preset
+    reuses the run's config.toml."""
+    from keisei.training.resume import resolve_resume
 
     run_dir = Path(args.run_dir) if args.run_dir else None
     config_path = args.config
     if args.seed is not None:
         args.overrides = [*args.overrides, f"training.seed={args.seed}"]
+    point = None
     if args.resume:
         run_root = load_config(args.config, args.preset, args.overrides).logging.run_root
-        run_dir = find_resume_run_dir(args.resume, run_dir, run_root)
+        point = resolve_resume(args.resume, run_dir, run_root)
+        run_dir = point.run_dir
         saved = run_dir / "config.toml" if run_dir is not None else None
         if not args.config and not args.preset and saved is not None and saved.is_file():
             config_path = saved
-    return load_config(config_path, args.preset, args.overrides), run_dir
+    return load_config(config_path, args.preset, args.overrides), run_dir, point
 
 
 @contextmanager
@@ -94,9 +98,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed must be >= 0, got {args.seed}")
     env = dist_env()
     if env is None:
-        return train(args, *resume_config(args), World.single())
+        config, run_dir, point = resume_config(args)
+        return train(args, config, run_dir, World.single(), point)
     from keisei.config import config_from_dict
     from keisei.run.session import resolve_device
+    from keisei.training.resume import ResumePoint
 
     # the process group's backend and timeout come from this command line, the same on every rank (a resumed
     # run's config.toml is read by rank 0 only, after joining)
@@ -105,11 +111,13 @@ def run(args: argparse.Namespace) -> int:
     ok = False
     try:
         def resolved() -> tuple[dict, str | None]:
-            config, run_dir = resume_config(args)
+            config, run_dir, _point = resume_config(args)
             return config.to_dict(), None if run_dir is None else str(run_dir)
 
         config_dict, run_dir = world.from_main(resolved, "reading the config")
-        rc = train(args, config_from_dict(config_dict, "rank 0's config"), run_dir and Path(run_dir), world)
+        point = None if args.resume is None else ResumePoint(run_dir and Path(run_dir), args.resume)
+        rc = train(args, config_from_dict(config_dict, "rank 0's config"), run_dir and Path(run_dir), world,
+                   point)
         ok = True
         return rc
     finally:
@@ -117,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
             world.close()
 
 
-def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world: World) -> int:
+def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world: World,
+          resume: ResumePoint | None) -> int:
     """Build the Trainer (on every rank under torchrun; any rank's setup error stops them all) and run it."""
     from keisei.errors import KeiseiError
     from keisei.training.trainer import Trainer
@@ -133,7 +142,7 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
         from keisei.training.distributed import rank_config
 
         callbacks = periodic_evaluation(rank_config(config, world.rank))  # rank 0 alone evaluates
-        trainer = Trainer(config, run_dir=run_dir, resume=args.resume, device=args.device, world=world,
+        trainer = Trainer(config, run_dir=run_dir, resume=resume, device=args.device, world=world,
                           callbacks=callbacks)
         if init is not None:
             trainer.models.init_from(init)

@@ -40,6 +40,26 @@ def model_payload(config: Any, model: Any, counters: dict[str, int], **extra: An
     }
 
 
+def checkpoint_files(directory: Path) -> list[Path]:
+    """All ckpt_<timesteps>.pt files in ``directory``, oldest (fewest timesteps) first."""
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := CKPT_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The file named by ``directory``/latest, else the newest ckpt file there, else None."""
+    pointer = directory / LATEST
+    if pointer.is_file():
+        target = directory / pointer.read_text(encoding="utf-8").strip()
+        if target.is_file():
+            return target
+        logger.warning("%s names missing file %s; using the newest checkpoint", pointer, target.name)
+    files = checkpoint_files(directory)
+    return files[-1] if files else None
+
+
 class CheckpointManager:
     """Saves, prunes and finds the checkpoints of one run directory."""
 
@@ -55,21 +75,11 @@ class CheckpointManager:
     # -- queries -------------------------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
         """All ckpt_<timesteps>.pt files, oldest (fewest timesteps) first."""
-        if not self.dir.is_dir():
-            return []
-        found = [(int(m.group(1)), p) for p in self.dir.iterdir() if (m := CKPT_RE.match(p.name))]
-        return [p for _, p in sorted(found)]
+        return checkpoint_files(self.dir)
 
     def latest(self) -> Path | None:
         """The file named by checkpoints/latest, else the newest ckpt file, else None."""
-        pointer = self.dir / LATEST
-        if pointer.is_file():
-            target = self.dir / pointer.read_text(encoding="utf-8").strip()
-            if target.is_file():
-                return target
-            logger.warning("%s names missing file %s; using the newest checkpoint", pointer, target.name)
-        files = self.checkpoints()
-        return files[-1] if files else None
+        return latest_checkpoint(self.dir)
 
     def best(self) -> set[str]:
         path = self.dir / BEST
@@ -79,18 +89,6 @@ class CheckpointManager:
             return set(json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as exc:
             raise CheckpointError(path, f"unreadable best-checkpoint list ({exc})") from None
-
-    def resolve(self, spec: str | Path) -> Path:
-        """`latest` -> the latest checkpoint of this run; anything else is a checkpoint file path."""
-        if str(spec) == LATEST:
-            path = self.latest()
-            if path is None:
-                raise CheckpointError(self.dir / LATEST, "no checkpoint found to resume from")
-            return path
-        path = Path(spec)
-        if not path.is_file():
-            raise CheckpointError(path, "file not found")
-        return path
 
     # -- changes -------------------------------------------------------------------------------------------
     def add_listener(self, fn: Listener) -> None:

@@ -41,7 +41,7 @@ from keisei.training.distributed import (
 from keisei.training.game_recorder import GameRecorder
 from keisei.training.model_manager import ModelManager, check_resumable, resume_keys
 from keisei.training.publisher import WeightPublisher
-from keisei.training.resume import find_resume_run_dir
+from keisei.training.resume import ResumePoint, resolve_resume
 from keisei.training.stop import StopControl
 from keisei.training.training_loop import TrainingLoop
 from keisei.weights import ModelWeightManager, tensors_sha256
@@ -71,11 +71,11 @@ class TrainingSummary:
 
 class Trainer:
     """`Trainer(config, run_dir=None, resume=None, device=None, world=None, callbacks=()).run()`; resume is
-    "latest" or a checkpoint path (read by rank 0 only under torchrun). ``callbacks`` run after the
+    "latest", a checkpoint path or a resolved ``ResumePoint`` (read by rank 0 only under torchrun). ``callbacks`` run after the
     CheckpointCallback, e.g. ``keisei.evaluation.callback.periodic_evaluation(config)`` (what `keisei train`
     adds on rank 0)."""
 
-    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
+    def __init__(self, config: KeiseiConfig, run_dir: str | Path | None = None, resume: ResumePoint | str | Path | None = None,
                  device: str | None = None, world: World | None = None, callbacks: Sequence[Callback] = ()) -> None:
         self.world = world = world or World.single()
         if device is not None:
@@ -84,8 +84,9 @@ class Trainer:
         config = rank_config(config, world.rank)
         if not world.is_main:
             resume = None  # rank 0 reads the checkpoint and shares its state when run() starts
-        if resume is not None:
-            run_dir = find_resume_run_dir(str(resume), run_dir, config.logging.run_root)
+        point = None if resume is None else resolve_resume(resume, run_dir, config.logging.run_root)
+        if point is not None and point.run_dir is not None:
+            run_dir = point.run_dir
         self.config = config
         self.session = SessionManager(
             config, run_dir, writes=world.is_main, local_rank=world.local_rank if world.is_distributed else None,
@@ -95,7 +96,7 @@ class Trainer:
         self.session.acquire()  # one trainer per run directory: before anything in it is read or written
         try:
             self.checkpoints = CheckpointManager(self.run_dir, config.training.keep_checkpoints)
-            payload, self.resumed_from = self._load_resume(resume)
+            payload, self.resumed_from = self._load_resume(point)
             self._last_saved = -1  # timesteps of the last checkpoint this run has on disk
             self.session.setup()
             if world.is_distributed:
@@ -113,10 +114,10 @@ class Trainer:
             self.close()
             raise
 
-    def _load_resume(self, resume: str | Path | None) -> tuple[dict[str, Any] | None, Path | None]:
-        if resume is None:
+    def _load_resume(self, point: ResumePoint | None) -> tuple[dict[str, Any] | None, Path | None]:
+        if point is None:
             return None, None
-        path = self.checkpoints.resolve(resume)
+        path = point.checkpoint()
         payload = load_checkpoint(path, map_location="cpu")
         check_resumable(payload, self.config, path, needed=("env_state", *resume_keys(self.config)))
         return payload, path

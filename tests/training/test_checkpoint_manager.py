@@ -67,15 +67,20 @@ def test_latest_pointer_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_resolve(tmp_path):
-    mgr = CheckpointManager(tmp_path, keep_last=3)
+    from keisei.training.resume import ResumePoint, resolve_resume
+
+    run = tmp_path / "run"
+    mgr = CheckpointManager(run, keep_last=3)
     with pytest.raises(CheckpointError, match="no checkpoint found"):
-        mgr.resolve("latest")
+        resolve_resume("latest", run, tmp_path).checkpoint()
     with pytest.raises(CheckpointError, match="nope.pt.*file not found"):
-        mgr.resolve(tmp_path / "nope.pt")
+        resolve_resume(tmp_path / "nope.pt", run, tmp_path).checkpoint()
     path = mgr.save(payload(100), 100)
-    assert mgr.resolve("latest") == path
-    assert mgr.resolve(str(path)) == path
-    (tmp_path / "checkpoints" / "latest").write_text("ckpt_999.pt\n")  # dangling pointer: fall back to newest
+    assert resolve_resume("latest", run, tmp_path).checkpoint() == path
+    assert resolve_resume(str(path), None, tmp_path) == ResumePoint(run, str(path))  # its run: <run>/checkpoints/
+    assert resolve_resume("latest", None, tmp_path) == ResumePoint(run, "latest")  # the newest run under the root
+    assert resolve_resume(str(path), None, tmp_path).checkpoint() == path
+    (run / "checkpoints" / "latest").write_text("ckpt_999.pt\n")  # dangling pointer: fall back to newest
     assert mgr.latest() == path
 
 
