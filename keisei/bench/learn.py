@@ -17,7 +17,7 @@ from pathlib import Path
 
 from keisei.config import ConfigError, load_config
 from keisei.errors import KeiseiError
-from keisei.evaluation import EvaluationManager
+from keisei.evaluation import EvaluationManager, EvaluationRequest
 from keisei.models import unwrap_model
 from keisei.run.callbacks import Callback, CallbackContext
 
@@ -76,8 +76,9 @@ class LearningCurveCallback(Callback):
             point = self.pending.pop(0)
         begin = time.perf_counter()
         try:
-            result = self.evaluator.evaluate_current_agent(unwrap_model(ctx.model), list(OPPONENTS), self.games,
-                                                           model_version=ctx.model_version, timestep=ctx.timesteps)
+            request = EvaluationRequest(list(OPPONENTS), self.games, model_version=ctx.model_version,
+                                        timestep=ctx.timesteps)
+            result = self.evaluator.evaluate(unwrap_model(ctx.model), request)
             if result.errors:
                 raise KeiseiError(f"evaluation at {point} min had errors: {result.errors[:3]}")
         except Exception as exc:

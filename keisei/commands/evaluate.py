@@ -46,7 +46,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from keisei.config import load_config
-    from keisei.evaluation.manager import EvaluationManager
+    from keisei.evaluation.manager import EvaluationManager, EvaluationRequest
     from keisei.evaluation.progress import EvalProgress
 
     overrides = list(args.overrides)
@@ -57,10 +57,10 @@ def run(args) -> int:
     config = load_config(args.config, args.preset, overrides)
     manager = EvaluationManager(config, run_dir=args.run_dir)
     progress = EvalProgress(sys.stderr if args.json == "-" else sys.stdout)
-    result = manager.evaluate_checkpoint(
-        Path(args.checkpoint), opponents=args.opponents, num_games=args.games, strategy=args.strategy,
+    result = manager.evaluate(Path(args.checkpoint), EvaluationRequest(
+        opponents=args.opponents, num_games=args.games, strategy=args.strategy,
         sprt=args.sprt, save_games_dir=args.save_games, sims=args.sims, progress=progress,
-    )
+    ))
     rating_line = _record_rating(manager, result) if manager.store_path is not None else None
     if args.json == "-":
         print(json.dumps(result.to_json(), indent=2))

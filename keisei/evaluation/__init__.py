@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "EvaluationManager": "keisei.evaluation.manager",
+    "EvaluationRequest": "keisei.evaluation.manager",
     "EvaluationResult": "keisei.evaluation.result",
     "GameRecord": "keisei.evaluation.result",
     "OpponentSummary": "keisei.evaluation.result",
@@ -24,6 +25,7 @@ _EXPORTS = {
 __all__ = [
     "STRATEGIES",
     "EvaluationManager",
+    "EvaluationRequest",
     "EvaluationResult",
     "GameRecord",
     "ModelWeightManager",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from keisei.evaluation.manager import EvaluationManager
+    from keisei.evaluation.manager import EvaluationManager, EvaluationRequest
     from keisei.evaluation.opponents import OpponentSpec, parse_opponent
     from keisei.evaluation.pool import OpponentPool
     from keisei.evaluation.result import EvaluationResult, GameRecord, OpponentSummary

@@ -37,7 +37,7 @@ import torch
 
 from keisei.atomic import find_in_chain
 from keisei.errors import DurableWriteError
-from keisei.evaluation.manager import EvaluationManager
+from keisei.evaluation.manager import EvaluationManager, EvaluationRequest
 from keisei.evaluation.recording import record_agent_rating
 from keisei.evaluation.store import STORE_FILE
 from keisei.weights import ModelWeightManager, WeightSnapshot, tensors_sha256
@@ -223,10 +223,10 @@ class BackgroundEvaluator:
         try:
             manager = self._get_manager()
             model = self.weights.build(snapshot, manager.eval_device())  # private: nothing else touches it
-            result = await manager.evaluate_current_agent_async(
-                model, opponents=opponents, num_games=num_games,
+            result = await manager.evaluate_async(model, EvaluationRequest(
+                opponents=opponents, num_games=num_games,
                 model_version=snapshot.model_version, timestep=snapshot.timestep, sha256=snapshot.sha256,
-            )
+            ))
             evaluated = tensors_sha256(model.state_dict())
             elo, ratings = self._record_rating(snapshot, result)
         except Exception as exc:  # noqa: BLE001 - reported to the training thread, never raised into training

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -45,6 +45,33 @@ from keisei.weights import ModelWeightManager, WeightSnapshot
 if TYPE_CHECKING:
     from keisei.config import KeiseiConfig
 
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """What one evaluation plays (every field optional; None = the config's ``[evaluation]`` value).
+
+    ``opponents``: specs (keisei.evaluation.opponents); ``num_games`` per opponent; ``strategy`` (a name in
+    keisei.evaluation.strategies); ``sprt``: gate the result with the config's SPRT; ``save_games_dir``: also
+    write every game as a record there; ``progress`` is told about every finished game; ``sims`` > 0: the
+    agent searches that many simulations per move (named ``<name>[sims=N]``, batched across its games);
+    ``model_version``/``timestep``/``sha256`` tag a live model's results.
+    """
+
+    opponents: list[str] | tuple[str, ...] | None = None
+    num_games: int | None = None
+    strategy: str | None = None
+    sprt: bool = False
+    save_games_dir: str | Path | None = None
+    progress: ProgressSink | None = None
+    sims: int = 0
+    model_version: int | None = None
+    timestep: int | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sims, bool) or not isinstance(self.sims, int) or self.sims < 0:
+            raise ValueError(f"sims must be an integer >= 0, got {self.sims!r}")
 
 
 @dataclass
@@ -91,70 +118,70 @@ class EvaluationManager:
         return torch.device(choice)
 
     # ------------------------------------------------------------------------------------------- public API
-    async def evaluate_current_agent_async(
-        self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
-        num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
-        timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sha256: str | None = None,
+    async def evaluate_async(
+        self, agent: nn.Module | WeightSnapshot | str | Path, request: EvaluationRequest | None = None
     ) -> EvaluationResult:
-        """Evaluate a live model (used read-only in eval mode, its mode restored after) or a snapshot.
+        """Play ``agent`` against the request's opponents and summarise the games.
 
-        ``model_version``/``timestep``/``sha256`` tag a live model's results (a snapshot carries its own).
+        ``agent``: a live model (used read-only in eval mode, its mode restored after; ``request.model_version``
+        / ``timestep`` / ``sha256`` tag its results), a pinned ``WeightSnapshot``, or a checkpoint file
+        (``CheckpointError`` when it is missing, corrupt or mismatched). Snapshots and checkpoints carry their
+        own tags: giving tags for them is a ValueError, not silently ignored.
         """
-        if isinstance(agent, WeightSnapshot):
-            device = self.eval_device()
-            model = self.weights.build(agent, device)
-            who = _Agent(model, agent_player_name(agent.model_version), device, agent.model_version, agent.timestep,
-                         sha256=agent.sha256)
-        elif isinstance(agent, nn.Module):
+        request = request or EvaluationRequest()
+        who = await self._agent(agent, request)
+        return await self._evaluate(who, request)
+
+    def evaluate(
+        self, agent: nn.Module | WeightSnapshot | str | Path, request: EvaluationRequest | None = None
+    ) -> EvaluationResult:
+        """Synchronous twin of ``evaluate_async`` (safe inside a running loop and in threads)."""
+        return run_sync(lambda: self.evaluate_async(agent, request))
+
+    def evaluate_current_agent(self, agent: nn.Module | WeightSnapshot, *args: Any, **kw: Any) -> EvaluationResult:
+        """Shorthand: ``evaluate(agent, EvaluationRequest(*args, **kw))`` for a live model or snapshot."""
+        return self.evaluate(agent, EvaluationRequest(*args, **kw))
+
+    def evaluate_checkpoint(self, path: str | Path, *args: Any, **kw: Any) -> EvaluationResult:
+        """Shorthand: ``evaluate(Path(path), EvaluationRequest(*args, **kw))``."""
+        return self.evaluate(Path(path), EvaluationRequest(*args, **kw))
+
+    async def evaluate_current_agent_async(self, agent: nn.Module | WeightSnapshot, *args: Any,
+                                           **kw: Any) -> EvaluationResult:
+        """Shorthand: ``evaluate_async(agent, EvaluationRequest(*args, **kw))``."""
+        return await self.evaluate_async(agent, EvaluationRequest(*args, **kw))
+
+    async def evaluate_checkpoint_async(self, path: str | Path, *args: Any, **kw: Any) -> EvaluationResult:
+        """Shorthand: ``evaluate_async(Path(path), EvaluationRequest(*args, **kw))``."""
+        return await self.evaluate_async(Path(path), EvaluationRequest(*args, **kw))
+
+    async def _agent(self, agent: nn.Module | WeightSnapshot | str | Path, request: EvaluationRequest) -> _Agent:
+        """The evaluated network, named and tagged (a checkpoint is loaded off the event loop)."""
+        sims = request.sims
+        live = isinstance(agent, nn.Module)
+        tags = {k: v for k, v in (("model_version", request.model_version), ("timestep", request.timestep),
+                                   ("sha256", request.sha256)) if v is not None}
+        if tags and not live:
+            raise ValueError(f"{', '.join(tags)}: only a live model is tagged by the request "
+                             f"(a {type(agent).__name__} carries its own)")
+        if live:
             model = unwrap_model(agent)
             param = next(model.parameters(), None)
             device = param.device if param is not None else torch.device("cpu")
-            who = _Agent(model, agent_player_name(model_version), device, model_version, timestep, sha256=sha256)
-        else:
-            raise TypeError(f"agent must be an nn.Module or a WeightSnapshot, got {type(agent).__name__}")
-        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir)
-
-    async def evaluate_checkpoint_async(
-        self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
-        strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sims: int = 0, progress: ProgressSink | None = None,
-    ) -> EvaluationResult:
-        """Evaluate a saved checkpoint (CheckpointError when it is missing, corrupt or mismatched).
-
-        ``sims`` > 0: the agent searches (named ``ckpt:<stem>[sims=N]``), batched across its games.
-        ``progress`` (e.g. ``EvalProgress``) is told about every finished game."""
-        if isinstance(sims, bool) or not isinstance(sims, int) or sims < 0:
-            raise ValueError(f"sims must be an integer >= 0, got {sims!r}")
+            name = search_player_name(agent_player_name(request.model_version), sims)
+            return _Agent(model, name, device, request.model_version, request.timestep, sims=sims,
+                          sha256=request.sha256)
         device = self.eval_device()
-        loop = asyncio.get_running_loop()
-        model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(path), device)
-        name = search_player_name(checkpoint_player_name(path), sims)
-        who = _Agent(model, name, device, snap.model_version, snap.timestep, str(path), sims, snap.sha256)
-        return await self._evaluate(who, opponents, num_games, strategy, sprt, save_games_dir, progress)
-
-    def evaluate_current_agent(
-        self, agent: nn.Module | WeightSnapshot, opponents: list[str] | None = None,
-        num_games: int | None = None, strategy: str | None = None, *, model_version: int | None = None,
-        timestep: int | None = None, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sha256: str | None = None,
-    ) -> EvaluationResult:
-        """Synchronous twin of ``evaluate_current_agent_async`` (safe inside a running loop and in threads)."""
-        return run_sync(lambda: self.evaluate_current_agent_async(
-            agent, opponents, num_games, strategy, model_version=model_version, timestep=timestep, sprt=sprt,
-            save_games_dir=save_games_dir, sha256=sha256,
-        ))
-
-    def evaluate_checkpoint(
-        self, path: str | Path, opponents: list[str] | None = None, num_games: int | None = None,
-        strategy: str | None = None, *, sprt: bool = False, save_games_dir: str | Path | None = None,
-        sims: int = 0, progress: ProgressSink | None = None,
-    ) -> EvaluationResult:
-        """Synchronous twin of ``evaluate_checkpoint_async`` (safe inside a running loop and in threads)."""
-        return run_sync(lambda: self.evaluate_checkpoint_async(
-            path, opponents, num_games, strategy, sprt=sprt, save_games_dir=save_games_dir, sims=sims,
-            progress=progress,
-        ))
+        if isinstance(agent, WeightSnapshot):
+            model = self.weights.build(agent, device)
+            name = search_player_name(agent_player_name(agent.model_version), sims)
+            return _Agent(model, name, device, agent.model_version, agent.timestep, sims=sims, sha256=agent.sha256)
+        if isinstance(agent, (str, Path)):
+            loop = asyncio.get_running_loop()
+            model, snap = await loop.run_in_executor(None, self.weights.load_checkpoint, Path(agent), device)
+            name = search_player_name(checkpoint_player_name(agent), sims)
+            return _Agent(model, name, device, snap.model_version, snap.timestep, str(agent), sims, snap.sha256)
+        raise TypeError(f"agent must be an nn.Module, a WeightSnapshot or a checkpoint path, got {type(agent).__name__}")
 
     # ------------------------------------------------------------------------------------------------ core
     @property
@@ -163,12 +190,10 @@ class EvaluationManager:
         seed = self.config.evaluation.seed
         return self.config.training.seed if seed is None else seed
 
-    async def _evaluate(
-        self, who: _Agent, opponents: list[str] | None, num_games: int | None, strategy: str | None,
-        sprt: bool, save_games_dir: str | Path | None, progress: ProgressSink | None = None,
-    ) -> EvaluationResult:
+    async def _evaluate(self, who: _Agent, request: EvaluationRequest) -> EvaluationResult:
         ecfg = self.config.evaluation
-        strategy = strategy or ecfg.strategy
+        opponents, num_games, progress = request.opponents, request.num_games, request.progress
+        strategy = request.strategy or ecfg.strategy
         strategy_fn = get_strategy(strategy)
         loop = asyncio.get_running_loop()
         ratings = {}
@@ -201,7 +226,7 @@ class EvaluationManager:
                 finally:
                     if progress is not None:
                         progress.close()
-            return await self._finish(who, plan, played, strategy, sprt, save_games_dir, executor)
+            return await self._finish(who, plan, played, strategy, request.sprt, request.save_games_dir, executor)
         finally:
             executor.shutdown(wait=True)  # nothing touches the model after this
             for module, mode in modes:

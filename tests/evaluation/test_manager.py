@@ -10,7 +10,7 @@ import pytest
 from eval_helpers import ForwardCounter, tiny_config, tiny_model, write_checkpoint
 
 from keisei.checkpoint import CheckpointError
-from keisei.evaluation.manager import EvaluationManager
+from keisei.evaluation.manager import EvaluationManager, EvaluationRequest
 from keisei.evaluation.store import GameStore
 from keisei.evaluation.weights import ModelWeightManager
 from keisei.shogi import load_record
@@ -184,3 +184,19 @@ def test_games_saved_as_kif_and_sprt_reported(tmp_path):
     verdict = result.sprt["opponents"]["greedy"]
     assert verdict["verdict"] in ("H0", "H1", "inconclusive") and verdict["games"] + 0 <= 6
     assert verdict["lower"] < 0 < verdict["upper"]
+
+
+def test_one_request_value_serves_every_agent_kind_and_refuses_ignored_tags(tmp_path):
+    weights = ModelWeightManager()
+    snap = weights.snapshot(tiny_model(), 4, 400, "resnet", tiny_config().model.model_dump())
+    manager = EvaluationManager(tiny_config(num_games=2), weight_manager=weights)
+    request = EvaluationRequest(opponents=["random"], num_games=2)
+    live = manager.evaluate(tiny_model(), EvaluationRequest(["random"], 2, model_version=9, timestep=90))
+    pinned = manager.evaluate(snap, request)
+    saved = manager.evaluate(write_checkpoint(tmp_path / "ckpt_7.pt", tiny_model()), request)
+    assert [r.agent for r in (live, pinned, saved)] == ["agent@v9", "agent@v4", "ckpt:ckpt_7"]
+    assert all(sum(s.games for s in r.opponents) == 2 for r in (live, pinned, saved))
+    with pytest.raises(ValueError, match="model_version, timestep: only a live model"):
+        manager.evaluate(snap, EvaluationRequest(["random"], model_version=1, timestep=2))
+    with pytest.raises(ValueError, match="sims must be an integer >= 0"):
+        EvaluationRequest(sims=-1)
