@@ -94,15 +94,41 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """torch.load(weights_only=True) and validate; any problem raises CheckpointError naming the file."""
+POINTER_MAX_BYTES = 4096  # a run's checkpoints/latest holds one file name
+
+
+def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
+    """``path``, or the checkpoint a run's ``checkpoints/latest`` pointer names when ``path`` is that pointer
+    (a small text file holding the name of a file beside it). Anything else is returned unchanged."""
     path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > POINTER_MAX_BYTES or zipfile.is_zipfile(path):
+            return path
+        name = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return path
+    if not name or len(name) > 255 or any(c in name for c in "/\\\n\0"):
+        return path
+    target = path.parent / name
+    try:
+        return target if target != path and target.is_file() else path
+    except OSError:
+        return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """torch.load(weights_only=True) and validate; any problem raises CheckpointError naming the file.
+    A run's ``checkpoints/latest`` pointer loads the checkpoint it names."""
+    path = resolve_checkpoint_path(path)
     if not path.is_file():
         raise CheckpointError(path, "file not found" if not path.exists() else "not a regular file")
+    if path.suffix != ".pt" and not zipfile.is_zipfile(path):
+        raise CheckpointError(path, f"not a Keisei checkpoint (checkpoints are the .pt zip files that training "
+                                    f"writes){_valid_siblings(path, prefix='; ')}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # zip, unpickling, EOF and weights_only refusals all mean an unusable file
-        raise CheckpointError(path, f"{_load_failure(exc)}; {_valid_siblings(path)}") from exc
+        raise CheckpointError(path, f"{_load_failure(exc)}{_valid_siblings(path, prefix='; ')}") from exc
     return _validate(payload, path)
 
 
@@ -121,8 +147,9 @@ def _load_failure(exc: BaseException) -> str:
     return f"file is corrupt or truncated ({type(exc).__name__}: {detail})"
 
 
-def _valid_siblings(path: Path, limit: int = 10) -> str:
-    """Which other checkpoints in `path`'s directory load (newest first, at most `limit` checked)."""
+def _valid_siblings(path: Path, limit: int = 10, prefix: str = "") -> str:
+    """Which other checkpoints in `path`'s directory load (newest first, at most `limit` checked), after
+    ``prefix``; empty when there are none (nothing to suggest)."""
     directory = path.parent
     try:
         candidates = sorted((p for p in directory.glob("*.pt") if p.is_file() and p != path),
@@ -131,8 +158,8 @@ def _valid_siblings(path: Path, limit: int = 10) -> str:
         candidates = []
     valid = [p.name for p in candidates if _loads(p)]
     if not valid:
-        return f"no valid checkpoint remains in {directory}"
-    return f"valid checkpoints in {directory}: {', '.join(valid)}"
+        return ""
+    return f"{prefix}valid checkpoints in {directory}: {', '.join(valid)}"
 
 
 def _loads(path: Path) -> bool:
@@ -171,7 +198,7 @@ def load_model_from_checkpoint(
     path: str | os.PathLike, device: Any = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the stored architecture, load the weights strictly; -> (model in eval mode on device, payload)."""
-    path = Path(path)
+    path = resolve_checkpoint_path(path)
     payload = load_checkpoint(path, map_location="cpu")
     arch = dict(payload["model_arch"])
     if arch.setdefault("name", payload["model_name"]) != payload["model_name"]:
@@ -190,8 +217,8 @@ def load_model_from_checkpoint(
 
 
 def checkpoint_content_hash(path: str | os.PathLike) -> str:
-    """sha256 hex digest of the file's bytes (cache key for loaded weights)."""
-    path = Path(path)
+    """sha256 hex digest of the file's bytes (cache key for loaded weights); a pointer hashes what it names."""
+    path = resolve_checkpoint_path(path)
     if not path.is_file():
         raise CheckpointError(path, "file not found")
     digest = hashlib.sha256()

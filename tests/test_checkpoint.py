@@ -12,6 +12,7 @@ from keisei.checkpoint import (
     checkpoint_content_hash,
     load_checkpoint,
     load_model_from_checkpoint,
+    resolve_checkpoint_path,
     restore_rng_state,
     save_checkpoint,
 )
@@ -119,8 +120,27 @@ def test_corrupt_checkpoint_names_the_valid_ones_left_and_gives_no_weights_only_
     assert sorted(listed) == ["ckpt_32.pt", "ckpt_64.pt"]
     for p in (*good, half):
         p.unlink()
-    with pytest.raises(CheckpointError, match=rf"; no valid checkpoint remains in {ckdir}$"):
+    with pytest.raises(CheckpointError, match=r"corrupt or truncated \(.*\)$") as info:
         load_checkpoint(bad)
+    assert "valid checkpoint" not in str(info.value)  # none left: nothing listed (issue 18)
+
+
+def test_a_text_file_is_not_a_checkpoint_and_a_latest_pointer_is_followed(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my training notes\n")
+    with pytest.raises(CheckpointError, match=r"notes\.txt: not a Keisei checkpoint \(checkpoints are the \.pt"):
+        load_checkpoint(notes)
+    _, payload = make_payload()
+    ckdir = tmp_path / "run" / "checkpoints"
+    saved = save_checkpoint(ckdir / "ckpt_64.pt", payload)
+    (ckdir / "latest").write_text("ckpt_64.pt\n")
+    assert resolve_checkpoint_path(ckdir / "latest") == saved
+    assert load_checkpoint(ckdir / "latest")["counters"] == payload["counters"]
+    model, _ = load_model_from_checkpoint(ckdir / "latest")
+    assert model is not None
+    (ckdir / "latest").write_text("ckpt_999.pt\n")  # names nothing: an error naming the pointer, not a crash
+    with pytest.raises(CheckpointError, match="latest: not a Keisei checkpoint"):
+        load_checkpoint(ckdir / "latest")
 
 
 def test_pickled_objects_are_refused_without_the_advice_to_trust_the_file(tmp_path):

@@ -55,8 +55,11 @@ def agent_version(name: str) -> int | None:
 
 
 def checkpoint_player_name(path: str | Path) -> str:
-    """The store/display name of a checkpoint player: ``ckpt:<file stem>``."""
-    return f"ckpt:{Path(path).stem}"
+    """The store/display name of a checkpoint player: ``ckpt:<file stem>`` (of the file a ``latest`` pointer
+    names)."""
+    from keisei.checkpoint import resolve_checkpoint_path
+
+    return f"ckpt:{resolve_checkpoint_path(path).stem}"
 
 
 def search_player_name(name: str, sims: int) -> str:
