@@ -9,7 +9,6 @@ rng {python, numpy, torch, cuda} (see capture_rng_state) and config (the effecti
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
@@ -22,6 +21,7 @@ import torch
 from torch import nn
 
 from keisei.atomic import atomic_write
+from keisei.checkpoint_path import file_sha256, resolve_checkpoint_path
 from keisei.errors import KeiseiError
 from keisei.models import build_model
 
@@ -92,28 +92,6 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     _validate(payload, path)
     _check_safe(payload, "payload", path)
     return atomic_write(path, lambda fh: torch.save(payload, fh))
-
-
-POINTER_MAX_BYTES = 4096  # a run's checkpoints/latest holds one file name
-
-
-def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
-    """``path``, or the checkpoint a run's ``checkpoints/latest`` pointer names when ``path`` is that pointer
-    (a small text file holding the name of a file beside it). Anything else is returned unchanged."""
-    path = Path(path)
-    try:
-        if not path.is_file() or path.stat().st_size > POINTER_MAX_BYTES or zipfile.is_zipfile(path):
-            return path
-        name = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return path
-    if not name or len(name) > 255 or any(c in name for c in "/\\\n\0"):
-        return path
-    target = path.parent / name
-    try:
-        return target if target != path and target.is_file() else path
-    except OSError:
-        return path
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
@@ -221,11 +199,7 @@ def checkpoint_content_hash(path: str | os.PathLike) -> str:
     path = resolve_checkpoint_path(path)
     if not path.is_file():
         raise CheckpointError(path, "file not found")
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def capture_rng_state() -> dict[str, Any]:

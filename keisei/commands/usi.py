@@ -30,12 +30,14 @@ def _epilog() -> str:
     return (
         "USI options (setoption name <id> value <x>; or --option NAME=VALUE at start):\n"
         f"  {'name':<17} {'type':<8} {'default':<12} meaning\n{rows}\n"
-        "  USI_Hash and USI_Ponder are accepted although not declared (GUIs send them).\n\n"
+        "  MaxMovesToDraw and Draw_Ply (YaneuraOu's and dlshogi's names) are declared aliases of DrawPly.\n"
+        "  A ModelFile that cannot be loaded: no readyok at isready; the engine exits with status 2.\n\n"
         "Scores: the value v in [-1, 1] (side to move) is reported as centipawns by the logistic scale\n"
         "  cp = 600 * ln((1 + v) / (1 - v)) (win rate p = (1 + v) / 2 = 1 / (1 + exp(-cp / 600))),\n"
         "  clipped to +-30000: v = 0.5 is +659 cp, v = 0.9 is +1767 cp; proved mates are 'score mate N'.\n"
-        "go mate <ms>|infinite: df-pn mate search, answered 'checkmate <moves>', 'checkmate nomate'\n"
-        "  (proved: no mate) or 'checkmate timeout' (time up, or stop).\n"
+        "go mate [<ms>|infinite] [nodes N]: df-pn mate search, always answered 'checkmate <moves>',\n"
+        "  'checkmate nomate' (proved: no mate) or 'checkmate timeout' (time or nodes up, or stop).\n"
+        "go nodes N infinite / go depth N infinite: the explicit limit ends the search (no stop needed).\n"
         "The protocol alone is written to stdout; anything else printed (libraries) goes to stderr."
     )
 
@@ -56,12 +58,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    checkpoint = Path(args.checkpoint).expanduser().resolve()
+    from keisei.checkpoint_path import resolve_checkpoint_path
+
+    checkpoint = resolve_checkpoint_path(Path(args.checkpoint).expanduser()).resolve()
     if not checkpoint.is_file():
         raise KeiseiError(f"--checkpoint {args.checkpoint}: file not found")
     search = search_config(args)  # [search]: every search setting; SearchAlgorithm/BatchSize default to it
     options = _parse_options(args.options)
     if args.write_launcher:
+        from keisei.checkpoint import load_model_from_checkpoint
+
+        load_model_from_checkpoint(checkpoint)  # a file the engine could not load: one line, exit 2, nothing written
         path = write_launcher(Path(args.write_launcher), checkpoint, args.options, config_args(args))
         print(f"wrote {path}: register this file as a USI engine in your GUI")
         return 0
@@ -72,7 +79,7 @@ def run(args) -> int:
     global _SEARCH
     _SEARCH = search
     server = UsiServer(_build_thinker, model_file=str(checkpoint), out_fd=out_fd, log=_log,
-                       option_defaults=option_defaults(search))
+                       option_defaults=option_defaults(search), name=engine_name(checkpoint))
     for name, value in options.items():
         server.options.set(name, value)
     try:
@@ -83,6 +90,20 @@ def run(args) -> int:
     # 0.3-0.7 s more, with nothing left to save (the protocol is written unbuffered). End here.
     sys.stderr.flush()
     os._exit(rc)
+
+
+def engine_name(checkpoint: Path) -> str:
+    """``id name``: version, checkpoint and the first hex digits of its bytes' sha256, so that a tournament's
+    records tell two nets apart, e.g. ``Keisei 0.1.0 ckpt_20480 4f1c2a``."""
+    from keisei import __version__
+    from keisei.checkpoint_path import file_sha256
+    from keisei.usi.server import ENGINE_NAME
+
+    try:
+        digest = file_sha256(checkpoint)[:6]
+    except OSError:
+        digest = "unreadable"
+    return f"{ENGINE_NAME} {__version__} {checkpoint.stem} {digest}"
 
 
 def _parse_options(items: list[str]) -> dict[str, str]:

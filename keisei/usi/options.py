@@ -1,7 +1,9 @@
 """The USI engine's options: declarations for ``usi``, parsing of ``setoption`` values.
 
-Names are matched case-insensitively (as GUIs differ); values keep the declared type. ``USI_Hash`` and
-``USI_Ponder`` are accepted even though they are not declared (GUIs send them regardless).
+Names are matched case-insensitively (as GUIs differ); values keep the declared type. The reserved
+``USI_Hash`` and ``USI_Ponder`` are declared (tournament managers validate the options they set), and the draw
+ply limit is declared under the names of the YaneuraOu and dlshogi families too (``MaxMovesToDraw``,
+``Draw_Ply``: aliases of ``DrawPly``), so a manager that syncs its ply limit with the engine works on its defaults.
 """
 
 from __future__ import annotations
@@ -81,11 +83,12 @@ ENGINE_OPTIONS: tuple[UsiOption, ...] = (
     UsiOption("MateSearchNodes", "spin", 20_000, 0, 10_000_000,
               help="df-pn nodes tried at the root before each search; 0 = off"),
     UsiOption("Device", "string", "cpu", help="torch device of the network (cpu, cuda, cuda:1, ...)"),
+    UsiOption("USI_Hash", "spin", 256, 0, 1 << 30, help="MiB of search tree kept between moves"),
+    UsiOption("USI_Ponder", "check", False, help="the GUI may send go ponder (Keisei ponders when asked)"),
 )
-IMPLICIT_OPTIONS: tuple[UsiOption, ...] = (
-    UsiOption("USI_Hash", "spin", 256, 0, 1 << 30),
-    UsiOption("USI_Ponder", "check", False),
-)
+# Other engines' names for one of ours: declared too, with the same range; setting one sets ours.
+ALIASES: dict[str, str] = {"MaxMovesToDraw": "DrawPly", "Draw_Ply": "DrawPly"}
+IMPLICIT_OPTIONS: tuple[UsiOption, ...] = ()
 # Changing one of these makes the next `isready` rebuild the thinker (reload the network).
 RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorithm", "Device", "USI_Hash"})
 
@@ -97,6 +100,7 @@ class OptionValues:
         """``defaults``: starting values that replace the declared defaults (e.g. from the ``[search]`` config);
         they are what ``usi`` declares. Checked like ``setoption`` values."""
         self._options = {o.name.lower(): o for o in (*ENGINE_OPTIONS, *IMPLICIT_OPTIONS)}
+        self._aliases = {alias.lower(): self._options[name.lower()] for alias, name in ALIASES.items()}
         self._values: dict[str, Value] = {o.name: o.default for o in self._options.values()}
         self._values["ModelFile"] = model_file
         for name, value in (defaults or {}).items():
@@ -104,14 +108,18 @@ class OptionValues:
 
     def declarations(self) -> list[str]:
         """The ``option`` lines, each with its current value as the default."""
-        return [dataclasses.replace(o, default=self._values[o.name]).declaration() for o in ENGINE_OPTIONS]
+        lines = [dataclasses.replace(o, default=self._values[o.name]).declaration() for o in ENGINE_OPTIONS]
+        for alias, name in ALIASES.items():
+            option = self._options[name.lower()]
+            lines.append(dataclasses.replace(option, name=alias, default=self._values[name]).declaration())
+        return lines
 
     def knows(self, name: str) -> bool:
-        return name.lower() in self._options
+        return name.lower() in self._options or name.lower() in self._aliases
 
     def set(self, name: str, text: str) -> str:
         """Set option ``name`` from ``text``; -> its canonical name. KeyError if unknown, ValueError if bad."""
-        option = self._options.get(name.lower())
+        option = self._options.get(name.lower()) or self._aliases.get(name.lower())
         if option is None:
             raise KeyError(name)
         self._values[option.name] = option.parse(text)

@@ -42,6 +42,7 @@ from keisei.usi.thinking import ThinkerFactory, ThinkLine, ThinkReport, ThinkReq
 from keisei.usi.timeman import CLOCK_FIELDS, GoLimits, parse_go, think_time_ms
 
 ENGINE_NAME = "Keisei"
+EXIT_NO_NETWORK = 2  # isready could not load the network (a bad ModelFile): the engine exits
 ENGINE_AUTHOR = "Keisei developers"
 NO_CLOCK_MS = 1000  # `go` with no clock and no node limit thinks this long
 HEARTBEAT_S = 0.45  # an `info` line at least this often while thinking
@@ -73,7 +74,8 @@ class _Search:
 
 
 class UsiServer:
-    """The engine: ``run()`` until ``quit`` or end of input; -> exit status 0."""
+    """The engine: ``run()`` until ``quit`` or end of input; -> exit status 0 (2 when ``isready`` could not
+    load the network: it answers no ``readyok`` and exits, so the GUI reports a failed engine)."""
 
     def __init__(
         self,
@@ -105,6 +107,7 @@ class UsiServer:
         self._worker: threading.Thread | None = None
         self._mate = MateProcess()  # `go mate` runs df-pn in a child process that a stop can kill
         self._closed = False
+        self.exit_code = 0
 
     # ------------------------------------------------------------------ loop
     def run(self) -> int:
@@ -127,7 +130,7 @@ class UsiServer:
                 self._heartbeat()
         finally:
             self._shutdown()
-        return 0
+        return self.exit_code
 
     def _read_input(self) -> None:
         """Lines from ``in_fd`` (raw reads: no buffered-stream lock held at interpreter exit)."""
@@ -183,6 +186,11 @@ class UsiServer:
     def _isready(self, line: str, args: list[str]) -> None:
         if self._search is None:
             self._ensure_thinker()
+            if self.thinker is None:  # never `readyok` without a network: the GUI reports a failed engine
+                self.log("not ready: no network could be loaded; exiting with status 2")
+                self.exit_code = EXIT_NO_NETWORK
+                self._quit()
+                return
             self._mate.start()  # boots in the background: `go mate` then answers at once
         self.say("readyok")
 
@@ -232,11 +240,17 @@ class UsiServer:
         try:
             limits = parse_go(args)
         except ValueError as exc:
-            self.info_string(f"go: {exc}; searching with the clock it gave")
-            limits = parse_go([w for w in args if w in ("infinite", "ponder")])
+            if args[:1] == ["mate"]:
+                self.info_string(f"go: {exc}; searching for a mate without a limit")
+                limits = GoLimits(mate=-1, is_mate=True)
+            else:
+                self.info_string(f"go: {exc}; searching with the clock it gave")
+                limits = parse_go([w for w in args if w in ("infinite", "ponder")])
         now = time.monotonic()
         game = self._search_game()
-        search = _Search(limits, game, now, None, hold=limits.infinite or limits.ponder)
+        # an explicit node or depth limit ends an infinite search (as the Stockfish family does); ponder holds
+        explicit = limits.nodes is not None or limits.depth is not None
+        search = _Search(limits, game, now, None, hold=limits.ponder or (limits.infinite and not explicit))
         self._search = search
         if limits.is_mate:
             search.hold = False
@@ -401,7 +415,9 @@ class UsiServer:
             if search.game is None or search.game.result is not None:
                 search.mate = MateResult("nomate")
             else:
-                search.mate = self._mate.search(search.game, search.should_stop)
+                nodes = search.limits.mate_nodes
+                search.mate = (self._mate.search(search.game, search.should_stop, nodes) if nodes
+                               else self._mate.search(search.game, search.should_stop))
         except Exception as exc:  # noqa: BLE001 - the go mate must still be answered
             search.error = f"mate search failed: {exc}"
             search.mate = MateResult("timeout")
@@ -413,6 +429,8 @@ class UsiServer:
         """Worker thread: interim ``info`` lines."""
         if search.answered or not report.lines:
             return
+        if search.limits.depth is not None and report.depth >= max(1, search.limits.depth):
+            search.stop.set()  # `go depth N`: the principal variation is N plies deep
         search.latest = report
         self._say_report(search, report)
 

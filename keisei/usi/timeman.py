@@ -41,6 +41,7 @@ class GoLimits:
     ponder: bool = False
     mate: int | None = None  # go mate <ms>: a time limit; go mate infinite: -1
     is_mate: bool = False
+    mate_nodes: int | None = None  # go mate ... nodes N: the df-pn node budget
 
     @property
     def has_clock(self) -> bool:
@@ -52,10 +53,7 @@ def parse_go(tokens: list[str]) -> GoLimits:
     values: dict[str, int | bool | None] = {}
     i = 0
     if tokens[:1] == ["mate"]:
-        arg = tokens[1] if len(tokens) > 1 else "infinite"
-        if arg == "infinite":
-            return GoLimits(mate=-1, is_mate=True)
-        return GoLimits(mate=_nonnegative("mate", arg), is_mate=True)
+        return _parse_mate(tokens[1:])
     while i < len(tokens):
         word = tokens[i]
         if word in ("infinite", "ponder"):
@@ -63,19 +61,42 @@ def parse_go(tokens: list[str]) -> GoLimits:
             i += 1
         elif word in _INT_FIELDS:
             if i + 1 >= len(tokens):
-                raise ValueError(f"go: {word} needs a value")
+                raise ValueError(f"{word} needs a value")
             values[word] = _nonnegative(word, tokens[i + 1])
             i += 2
         else:
-            raise ValueError(f"go: unknown argument {word!r}")
+            raise ValueError(f"unknown argument {word!r}")
     return GoLimits(**values)  # type: ignore[arg-type]
+
+
+def _parse_mate(tokens: list[str]) -> GoLimits:
+    """``go mate [<ms> | infinite] [nodes N] [movetime T] [depth D] ...`` as tools send it: a time, ``infinite``
+    (the default), and a node budget; other limits (depth) are accepted and not used. ValueError naming a bad
+    word, raised only after the words that could be read (the caller still answers ``checkmate``)."""
+    mate, nodes, i = -1, None, 0
+    while i < len(tokens):
+        word = tokens[i]
+        if word == "infinite":
+            i += 1
+        elif word.lstrip("-").isdigit():
+            mate, i = _nonnegative("mate", word), i + 1
+        elif word in ("nodes", "movetime", "depth", "byoyomi", "btime", "wtime") and i + 1 < len(tokens):
+            value = _nonnegative(word, tokens[i + 1])
+            if word == "nodes":
+                nodes = value
+            elif word in ("movetime", "byoyomi"):
+                mate = value
+            i += 2
+        else:
+            raise ValueError(f"mate: unknown argument {word!r}")
+    return GoLimits(mate=mate, is_mate=True, mate_nodes=nodes)
 
 
 def _nonnegative(name: str, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"go: {name} must be an integer, got {text!r}") from None
+        raise ValueError(f"{name} must be an integer, got {text!r}") from None
     return max(0, value)  # some GUIs send slightly negative remaining times; treat them as 0
 
 

@@ -49,7 +49,7 @@ def test_own_client_games_against_fairy_stockfish_complete_without_faults(tmp_pa
                 winner = game.result.winner
                 await keisei.game_over("draw" if winner is None else "win" if winner == keisei_color else "lose")
                 games.append(game)
-            assert keisei.engine_id == "Keisei"
+            assert re.fullmatch(r"Keisei \d+\.\d+\.\d+\S* \S.* [0-9a-f]{6}", keisei.engine_id), keisei.engine_id
         return games
 
     games = asyncio.run(play())
@@ -83,8 +83,11 @@ def test_cshogi_cli_plays_keisei_against_fairy_stockfish(tmp_path: Path, clock: 
     out = proc.stdout
     assert proc.returncode == 0, (out, proc.stderr)  # an engine that broke the protocol ends cshogi.cli with EOF
     assert "2 of 2 games finished." in out, out
-    assert "Keisei vs " in out and " vs Keisei start." in out  # both colours
-    assert not [fault for fault in _faults(out) if fault[0] == "Keisei"], out  # no Keisei forfeit or illegal move
+    keisei = re.search(r"^(Keisei \S+ .+ [0-9a-f]{6}) vs ", out, re.MULTILINE)  # id name: version, checkpoint, hash
+    assert keisei, out
+    name = keisei[1]
+    assert f"{name} vs " in out and f" vs {name} start." in out  # both colours
+    assert not [fault for fault in _faults(out) if fault[0] == name], out  # no Keisei forfeit or illegal move
     assert len(list((tmp_path / "csa").glob("*.csa"))) == 2
 
 

@@ -156,11 +156,11 @@ def test_model_file_with_spaces_and_a_bad_model_file(engine, tmp_path: Path) -> 
     assert engine.factory.builds[-1]["ModelFile"] == str(other)
     engine.send(f"setoption name ModelFile value {tmp_path / 'missing net.pt'}")
     engine.send("isready")
-    lines = engine.read_until("readyok")
-    assert any("could not load the network" in line and "missing net.pt" in line for line in lines)
-    engine.send("position startpos")
-    engine.send("go btime 0 wtime 0 byoyomi 100")
-    assert engine.read_until("bestmove")[-1] == "bestmove resign"
+    engine.thread.join(timeout=30)  # no network: no readyok, the engine exits (issue 18)
+    assert not engine.thread.is_alive() and engine.server.exit_code == 2 and engine.rc == 2
+    lines = engine.drain(2.0)
+    assert "readyok" not in lines
+    assert any("could not load the network" in line and "missing net.pt" in line for line in lines), lines
 
 
 def test_win_declaration_resign_when_mated_and_mate_found_at_the_root(engine) -> None:

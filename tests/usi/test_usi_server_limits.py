@@ -206,7 +206,7 @@ def test_go_mate_times_out_on_an_undecided_position_and_says_so(fake) -> None:
 def test_malformed_go_is_named_and_still_answered(fake) -> None:
     ready(fake)
     lines = go(fake, "go btime x wtime 0 byoyomi 100")
-    assert any(line.startswith("info string go: go: btime must be an integer, got 'x'") for line in lines), lines
+    assert any(line.startswith("info string go: btime must be an integer, got 'x'") for line in lines), lines
     assert lines[-1].split()[1] in Game().legal_moves()
     lines = go(fake, "go searchmoves 7g7f")
     assert any("unknown argument 'searchmoves'" in line for line in lines) and lines[-1].startswith("bestmove ")
@@ -332,4 +332,4 @@ def test_ponderhit_may_bring_the_clock_as_it_is_now(fake) -> None:
     fake.send("go ponder btime 0 wtime 0 byoyomi 300")
     fake.send("ponderhit btime x")
     lines = fake.read_until("bestmove", timeout=20)
-    assert any("ponderhit: go: btime must be an integer" in line for line in lines)
+    assert any("ponderhit: btime must be an integer" in line for line in lines)
