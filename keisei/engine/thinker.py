@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from keisei.config import SearchConfig
-from keisei.models.masking import mask_logits
+from keisei.models.masking import mask_logits, select_actions
 from keisei.search import BatchedMCTS, NetworkEvaluator
 from keisei.shogi import Game, encode, legal_mask, usi_of
+from keisei.shogi.mate import mate_search
 from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class NetworkThinker:
         self.mode = "policy"
         self._mcts = None
         self._rate: float | None = None  # measured simulations per second (for Gumbel by time)
+        self._rng = np.random.default_rng()  # RandomOpeningPly draws (OS entropy: matches differ)
+        self._generator = torch.Generator().manual_seed(int(self._rng.integers(2**62)))
         if search is not None:
             self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), search)
             self.mode = search.algorithm
@@ -107,6 +110,10 @@ class NetworkThinker:
         masked = mask_logits(logits.float().cpu(), mask)[0].numpy()
         legal = np.flatnonzero(mask[0].numpy())
         order = legal[np.argsort(-masked[legal], kind="stable")][: max(1, request.multipv)]
+        if request.sample:  # variety: a move drawn from the policy leads (RandomOpeningPly)
+            drawn = int(select_actions(torch.from_numpy(masked[None]), mask, deterministic=False,
+                                       generator=self._generator)[0])
+            order = np.array([drawn, *[a for a in order if a != drawn]][: max(1, request.multipv)])
         root = float(value.float().cpu()[0])
         lines = tuple(ThinkLine(usi_of(game, int(a)), root, (usi_of(game, int(a)),)) for a in order)
         return ThinkReport(lines, nodes=1, depth=1, seldepth=1)
@@ -129,7 +136,20 @@ class NetworkThinker:
         if result.simulations >= 32 and elapsed > 0.05:
             rate = result.simulations / elapsed
             self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
-        return self._report(game, result, request.multipv, mcts.pv)
+        report = self._report(game, result, request.multipv, mcts.pv)
+        return self._sampled(game, result, report, mcts) if request.sample and result.mate is None else report
+
+    def _sampled(self, game: Game, result, report: ThinkReport, mcts: BatchedMCTS) -> ThinkReport:
+        """Variety (RandomOpeningPly): the move is drawn in proportion to the root's visits and leads the report."""
+        moves = [m for m, n in result.visits.items() if n > 0]
+        if not moves:
+            return report
+        weights = np.array([result.visits[m] for m in moves], dtype=np.float64)
+        move = moves[int(self._rng.choice(len(moves), p=weights / weights.sum()))]
+        line = ThinkLine(move, float(result.q.get(move, result.value)), tuple(mcts.pv(0, move)) or (move,))
+        rest = tuple(x for x in report.lines if x.move != move)
+        return ThinkReport((line, *rest)[: len(report.lines)], nodes=report.nodes, depth=report.depth,
+                           seldepth=report.seldepth, searched=report.searched)
 
     def _by_time_simulations(self, budget_s: float | None) -> int:
         """PUCT: no cap (the clock stops it). Gumbel plans its sequential halving for a number of
@@ -146,6 +166,8 @@ class NetworkThinker:
         legal = set(game.legal_moves())
         best = result.move if result.move in legal else max(result.visits, key=result.visits.get)
         pv = tuple(result.pv) if result.pv and result.pv[0] == best else (best,)
+        if result.mate is not None and len(pv) < abs(result.mate):
+            pv = mating_line(game, best, result.mate) or pv
         lines = [ThinkLine(best, float(result.value), pv, mate=result.mate)]
         others = sorted((m for m in result.visits if m != best and result.visits[m] > 0),
                         key=lambda m: -result.visits[m])
@@ -154,3 +176,22 @@ class NetworkThinker:
             lines.append(ThinkLine(move, float(result.q.get(move, result.value)), line or (move,)))
         return ThinkReport(tuple(lines), nodes=int(result.nodes), depth=int(result.depth),
                            seldepth=int(result.seldepth), searched=int(result.simulations))
+
+
+MATING_LINE_NODES = 50_000  # df-pn budget to spell out a mate the tree proved (a few ms for short mates)
+
+
+def mating_line(game: Game, move: str, mate: int) -> tuple[str, ...] | None:
+    """The whole line of a proved mate of ``mate`` plies starting with ``move`` (``score mate N`` / ``-N``):
+    for N > 0 the side to move mates (df-pn from here, kept when it starts with ``move``); for N < 0 it is
+    mated after ``move`` (df-pn for the opponent after it). None when df-pn does not find it in its budget."""
+    if mate > 0:
+        found = mate_search(game, max_nodes=MATING_LINE_NODES, max_depth=max(1, mate))
+        line = tuple(found.pv) if found.status == "checkmate" else ()
+        return line if line[:1] == (move,) else None
+    after = game.copy()
+    after.push_usi(move)
+    if after.result is not None:
+        return None
+    found = mate_search(after, max_nodes=MATING_LINE_NODES, max_depth=max(1, -mate - 1))
+    return (move, *found.pv) if found.status == "checkmate" and found.pv else None

@@ -82,6 +82,8 @@ ENGINE_OPTIONS: tuple[UsiOption, ...] = (
               help="entering-king declaration rule for 'bestmove win' and the search"),
     UsiOption("MateSearchNodes", "spin", 20_000, 0, 10_000_000,
               help="df-pn nodes tried at the root before each search; 0 = off"),
+    UsiOption("RandomOpeningPly", "spin", 0, 0, 512,
+              help="the first N plies of a game are drawn from the search's visits (or the policy): variety; 0 = off"),
     UsiOption("Device", "string", "cpu", help="torch device of the network (cpu, cuda, cuda:1, ...)"),
     UsiOption("USI_Hash", "spin", 256, 0, 1 << 30, help="MiB of search tree kept between moves"),
     UsiOption("USI_Ponder", "check", False, help="the GUI may send go ponder (Keisei ponders when asked)"),

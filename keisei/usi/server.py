@@ -388,8 +388,10 @@ class UsiServer:
                                             depth=len(found), seldepth=len(found))
             else:
                 budget = None if search.deadline is None else max(0.0, search.deadline - time.monotonic())
+                played = search.game.board.move_number - 1  # plies since the game's first move
                 request = ThinkRequest(search.game, nodes, int(self.options["MultiPV"]), search.should_stop,
-                                       lambda report: self._progress(search, report), budget)
+                                       lambda report: self._progress(search, report), budget,
+                                       sample=played < int(self.options["RandomOpeningPly"]))
                 search.report = self.thinker.think(request)
         except Exception as exc:  # noqa: BLE001 - a broken search must still answer the go
             search.error = f"search failed: {type(exc).__name__}: {exc}"
@@ -412,7 +414,10 @@ class UsiServer:
 
     def _mate_job(self, search: _Search) -> None:
         try:
-            if search.game is None or search.game.result is not None:
+            if search.game is None:  # the last position was refused: nothing was searched, nothing is proved
+                search.error = f"go mate: no position to search ({self.position_error or 'none given'})"
+                search.mate = MateResult("timeout")
+            elif search.game.result is not None:
                 search.mate = MateResult("nomate")
             else:
                 nodes = search.limits.mate_nodes

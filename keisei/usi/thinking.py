@@ -68,6 +68,7 @@ class ThinkRequest:
     should_stop: Callable[[], bool]
     on_progress: Callable[[ThinkReport], None] = field(default=lambda report: None)
     time_budget_s: float | None = None  # the clock's budget, if any (should_stop enforces it)
+    sample: bool = False  # play a move drawn from the search's visits (or the policy), not the best: variety
 
 
 class Thinker(Protocol):

@@ -135,3 +135,50 @@ def test_explicit_limits_end_an_infinite_search_but_a_plain_infinite_waits_for_s
     assert not [line for line in engine.drain(0.5) if line.startswith("bestmove")]
     engine.send("stop")
     assert engine.read_until("bestmove", timeout=30)[-1].startswith("bestmove ")
+
+
+def test_score_mate_minus_n_carries_the_whole_mating_line(engine) -> None:
+    engine.send("position sfen 7sk/9/7PP/9/9/9/9/9/K8 w G 1")  # every white move allows a mate in 1
+    engine.send("go nodes 200")
+    lines = engine.read_until("bestmove", timeout=60)
+    [final] = [line for line in lines if " score mate -2 " in line][-1:]
+    pv = final.split(" pv ", 1)[1].split()
+    assert len(pv) == 2, final  # our move and the mating reply, not one move
+    from keisei.shogi import Game
+
+    game = Game("7sk/9/7PP/9/9/9/9/9/K8 w G 1")
+    for move in pv:
+        game.push_usi(move)
+    assert game.result is not None and game.result.winner == "black" and game.result.reason == "checkmate"
+
+
+def test_go_mate_after_a_refused_position_claims_no_proof(engine) -> None:
+    engine.send("position sfen this-is-not-a-position b - 1")
+    engine.send("go mate 1000")
+    lines = engine.read_until("checkmate", timeout=30)
+    assert lines[-1] == "checkmate timeout", lines  # never "nomate" for a position it never accepted
+    assert any("no position to search" in line for line in lines), lines
+
+
+def test_random_opening_plies_give_variety_at_fixed_nodes_and_are_off_by_default(engine) -> None:
+    def first_moves(plies: int) -> set[tuple[str, ...]]:
+        seen = set()
+        for _ in range(6):
+            engine.send("usinewgame")
+            moves: list[str] = []
+            for _ in range(plies):
+                engine.send("position startpos" + (" moves " + " ".join(moves) if moves else ""))
+                engine.send("go nodes 16")
+                moves.append(engine.read_until("bestmove", timeout=60)[-1].split()[1])
+            seen.add(tuple(moves))
+        return seen
+
+    assert len(first_moves(2)) == 1  # deterministic at fixed nodes by default
+    engine.send("setoption name RandomOpeningPly value 2")
+    engine.send("isready")
+    engine.read_until("readyok")
+    assert len(first_moves(2)) > 1  # the first two plies are drawn from the visits
+    engine.send("setoption name SearchAlgorithm value policy")  # the raw policy samples too
+    engine.send("isready")
+    engine.read_until("readyok")
+    assert len(first_moves(2)) > 1
