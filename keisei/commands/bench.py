@@ -6,6 +6,7 @@ The benchmarks live in keisei/bench/ (figures for the README; never asserted in 
 
 from __future__ import annotations
 
+import argparse
 import importlib
 from collections.abc import Callable
 
@@ -36,6 +37,20 @@ def register(sub) -> None:
     lp.add_argument("--run-dir", default=None)
     lp.add_argument("--json", default=None, help="write the curve as JSON to this file")
     lp.set_defaults(func=_runner("learn"))
+
+    u = bsub.add_parser("usi", help="move times of the real USI engine at a byoyomi with busy processes beside it",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    u.add_argument("--byoyomi", type=int, default=300, help="ms per move")
+    u.add_argument("--moves", type=int, default=300, help="moves timed")
+    u.add_argument("--load", type=int, default=0, help="busy-looping processes running beside the engine")
+    u.add_argument("--train-load", type=int, default=2,
+                   help="real `keisei train --preset tiny` runs beside the engine (as a user training meanwhile)")
+    u.add_argument("--checkpoint", default=None, metavar="PATH", help="network (default: tiny preset, random)")
+    u.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
+                   help="USI option for the engine (repeatable)")
+    u.add_argument("--seed", type=int, default=0, help="seed of the random opening plies")
+    u.add_argument("--json", action="store_true")
+    u.set_defaults(func=_runner("usi"))
 
     s = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size")
     s.add_argument("--seconds", type=float, default=3.0, help="per configuration")
