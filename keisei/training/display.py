@@ -33,6 +33,7 @@ class Progress:
     losses: dict[str, float] = field(default_factory=dict)
     outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw (by rule) / truncated rates
     wall_left: float | None = None  # seconds until training.max_wall_seconds, when set
+    wall_total: float | None = None  # training.max_wall_seconds of this run, when set
     parallel: str = ""  # actor processes: workers, per-worker SPS, policy lag, queue depth, drops, restarts
 
     def eta(self) -> str:
@@ -42,9 +43,26 @@ class Progress:
             left.append(max(self.wall_left, 0.0))
         return format_duration(min(left)) if left else "?"
 
-    def line(self) -> str:
+    def wall_first(self) -> bool:
+        """True when the wall-clock limit ends the run before the timestep budget at the current speed."""
+        if self.wall_left is None or not self.wall_total:
+            return False
+        steps_left = max(self.total_timesteps - self.timesteps, 0)
+        return self.sps <= 0 or self.wall_left < steps_left / self.sps
+
+    def done_text(self) -> str:
+        """Progress against whichever limit ends the run first: ``steps a/b (p%)`` or ``steps a | time t/T (p%)``."""
+        if self.wall_first():
+            assert self.wall_total is not None and self.wall_left is not None
+            spent = max(self.wall_total - self.wall_left, 0.0)
+            pct = min(100.0, 100.0 * spent / self.wall_total)
+            return (f"steps {self.timesteps:,} | time {format_duration(spent)}/{format_duration(self.wall_total)} "
+                    f"({pct:.1f}%)")
         pct = 100.0 * self.timesteps / max(self.total_timesteps, 1)
-        parts = [f"steps {self.timesteps:,}/{self.total_timesteps:,} ({pct:.1f}%)", f"{self.sps:,.0f} SPS",
+        return f"steps {self.timesteps:,}/{self.total_timesteps:,} ({pct:.1f}%)"
+
+    def line(self) -> str:
+        parts = [self.done_text(), f"{self.sps:,.0f} SPS",
                  f"ETA {self.eta()}", f"updates {self.updates}", f"games {self.games}"]
         if self.outcomes:
             o = self.outcomes

@@ -6,6 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from keisei.shogi import EXTERNAL_REASONS, REASONS
+
+SELFPLAY_REASONS = REASONS - EXTERNAL_REASONS  # how a self-play game can end (no engine resigns or forfeits)
+
 
 @dataclass
 class FinishedGame:
@@ -63,7 +67,9 @@ class GameStats:
             "games/draw_rule_rate": rule_draws / n,
             "games/truncated_rate": self.truncated / n,
         }
-        out.update({f"games/reason/{r}": c / n for r, c in sorted(self.reasons.items())})
+        # every reason in every window (0 when it did not occur): a chart's mean is then the real share
+        reasons = sorted({*SELFPLAY_REASONS, *self.reasons})
+        out.update({f"games/reason/{r}": self.reasons.get(r, 0) / n for r in reasons})
         self.count = self.plies = self.black = self.white = self.truncated = 0
         self.reasons = Counter()
         return out

@@ -106,6 +106,7 @@ class TrainingLoop:
         wall = self.stop.max_wall_seconds
         progress = Progress(timesteps=c.timesteps, total_timesteps=self.stop.total_timesteps, updates=c.updates,
                             games=c.games, sps=values["charts/SPS"],
-                            wall_left=wall - self.stop.elapsed() if wall > 0 else None)
+                            wall_left=wall - self.stop.elapsed() if wall > 0 else None,
+                            wall_total=wall if wall > 0 else None)
         self.display.update(progress, values)
         return values

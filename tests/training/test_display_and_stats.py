@@ -90,3 +90,26 @@ def test_progress_eta_reads_like_a_duration():
     assert Progress(timesteps=10, total_timesteps=3610, sps=1.0, wall_left=90.5).eta() == "1 min 30 s"
     assert Progress(timesteps=0, total_timesteps=10, wall_left=5.0).eta() == "5 s"
     assert Progress(timesteps=0, total_timesteps=10 ** 9, sps=1.0).eta() == "11574 d 01 h"
+
+
+def test_every_reason_is_written_in_every_window_so_a_chart_mean_is_the_real_share():
+    stats = GameStats()
+    for g in (game("black", "checkmate", 10), game(None, "max_plies", 40, truncated=True)):
+        stats.add(g)
+    first = stats.summary()
+    stats.add(game(None, "max_plies", 40, truncated=True))
+    second = stats.summary()
+    assert second["games/reason/checkmate"] == 0.0  # written although no game ended by mate in this window
+    assert set(k for k in first if k.startswith("games/reason/")) == set(k for k in second if k.startswith("games/reason/"))
+    assert {"games/reason/repetition", "games/reason/impasse", "games/reason/perpetual_check"} <= set(second)
+    mean = (first["games/reason/checkmate"] + second["games/reason/checkmate"]) / 2
+    assert mean == 0.25  # the mean over windows is the share, not 0.5 from the one window it occurred in
+
+
+def test_progress_counts_against_the_limit_that_ends_the_run_first():
+    # 2,000,000 steps at 240 SPS would take 2.3 h, but the wall limit (600 s) ends the run at 99%
+    near_end = Progress(timesteps=143_360, total_timesteps=2_000_000, sps=240.0, wall_left=5.0, wall_total=600.0)
+    assert near_end.line().startswith("steps 143,360 | time 9 min 55 s/10 min 00 s (99.2%) | 240 SPS | ETA 5 s")
+    # the timestep budget ends it first: counted in steps as before
+    steps_first = Progress(timesteps=900, total_timesteps=1000, sps=100.0, wall_left=500.0, wall_total=600.0)
+    assert steps_first.line().startswith("steps 900/1,000 (90.0%) | 100 SPS | ETA 1 s")
