@@ -100,7 +100,8 @@ def test_every_reason_is_written_in_every_window_so_a_chart_mean_is_the_real_sha
     stats.add(game(None, "max_plies", 40, truncated=True))
     second = stats.summary()
     assert second["games/reason/checkmate"] == 0.0  # written although no game ended by mate in this window
-    assert set(k for k in first if k.startswith("games/reason/")) == set(k for k in second if k.startswith("games/reason/"))
+    reasons = {k for k in first if k.startswith("games/reason/")}
+    assert reasons == {k for k in second if k.startswith("games/reason/")}
     assert {"games/reason/repetition", "games/reason/impasse", "games/reason/perpetual_check"} <= set(second)
     mean = (first["games/reason/checkmate"] + second["games/reason/checkmate"]) / 2
     assert mean == 0.25  # the mean over windows is the share, not 0.5 from the one window it occurred in
