@@ -289,13 +289,33 @@ def _drop_none(d: Any) -> Any:
     return d
 
 
+def known_keys(model: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """Every dotted config key (``training.total_timesteps``, ...), sections included."""
+    keys = []
+    for name, info in (model or KeiseiConfig).model_fields.items():
+        keys.append(prefix + name)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += known_keys(annotation, f"{prefix}{name}.")
+    return keys
+
+
+def _suggestion(path: str) -> str:
+    """`` (did you mean X?)`` for the closest known key, and where every key is listed."""
+    import difflib
+
+    close = difflib.get_close_matches(path, known_keys(), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{hint}; `keisei config --reference` lists every key"
+
+
 def _format_validation(exc: ValidationError, source: str, prefix: str = "") -> str:
     parts = []
     for err in exc.errors():
         path = prefix + (".".join(str(p) for p in err["loc"]) or "<root>")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = "unknown key" + _suggestion(path)
         if err["type"] == "value_error" and not err["loc"]:  # a cross-field check: its message names the fields
             parts.append(msg.removeprefix("Value error, "))
             continue

@@ -74,3 +74,14 @@ def test_effective_config_round_trips(tmp_path):
     cfg = load_config(preset="tiny", overrides=["training.seed=3"])
     path = save_config(cfg, tmp_path / "config.toml")
     assert load_config(path) == cfg
+
+
+def test_a_typo_in_a_key_gets_the_closest_key_and_where_every_key_is_listed():
+    with pytest.raises(ConfigError) as info:
+        load_config(preset="tiny", overrides=["training.total_timestep=1"])
+    text = str(info.value)
+    assert "training.total_timestep: unknown key (did you mean training.total_timesteps?)" in text
+    assert "`keisei config --reference` lists every key" in text
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides=["nothing.like_this=1"])
+    assert "did you mean" not in str(info.value)  # no wild guesses
