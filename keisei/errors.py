@@ -6,8 +6,9 @@ Exit codes of every `keisei` subcommand:
   2  a usage, config or input error, or an operating-system error (permission denied, no space, missing
      directory, a path that is a file, a run directory already being trained, `keisei evaluate`'s store that
      cannot be opened for writing) - one line naming the thing
-  3  `keisei evaluate`: against some opponent no game completed - every game errored, e.g. an engine that
-     would not start (`EXIT_NO_GAMES`); the table, JSON and stored games are still written, errors listed
+  3  no game completed (`EXIT_NO_GAMES`): `keisei evaluate` against some opponent (every game errored, e.g. an
+     engine that would not start; the table, JSON and stored games are still written, errors listed), or
+     `keisei records generate` (every game failed; the errors are listed in OUT/errors.jsonl)
   4  a durable write failed (`EXIT_WRITE_FAILED`): a checkpoint, the `latest` pointer, config.toml, the opponent
      pool or the evaluation store (also from a background evaluation) could not be written; training stops at
      once and what is on disk is the last state that was written completely (`latest` still names the last

@@ -31,6 +31,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from keisei.config import load_config
     from keisei.evaluation.engines import engine_options
+    from keisei.errors import EXIT_NO_GAMES
     from keisei.sl.teacher import ERRORS_FILE, generate
 
     config = load_config(args.config, None, args.overrides)
@@ -50,4 +51,4 @@ def run(args: argparse.Namespace) -> int:
     if counts["errors"]:
         print(f"engine or game errors are listed in {Path(args.out) / ERRORS_FILE}; rerun to retry them",
               file=sys.stderr, flush=True)
-    return 1 if counts["errors"] and not counts["played"] else 0
+    return EXIT_NO_GAMES if counts["errors"] and not counts["played"] and not counts["already"] else 0

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 SUFFIXES = {".csa": "csa", ".kif": "kif", ".kifu": "kif", ".hcpe": "hcpe", ".hcpe3": "hcpe3"}
+SIDE_FILES = frozenset({"errors.jsonl"})  # written beside records (`keisei records generate`): not records, not skips
 HCPE = cshogi.HuffmanCodedPosAndEval  # 38 bytes
 HCPE3_HEADER = np.dtype([("hcp", np.uint8, 32), ("moveNum", "<u2"), ("result", "u1"), ("opponent", "u1")])
 HCPE3_MOVE = np.dtype([("selectedMove16", "<u2"), ("eval", "<i2"), ("candidateNum", "<u2")])
@@ -116,7 +117,7 @@ def record_files(paths: Iterable[str | Path]) -> Iterator[Path | RecordSkip]:
         path = Path(raw)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                if sub.name.startswith("."):
+                if sub.name.startswith(".") or sub.name in SIDE_FILES:
                     continue
                 if sub.suffix.lower() in SUFFIXES:
                     yield sub

@@ -9,7 +9,7 @@ specs, engine A is black in even games and white in odd ones; with one spec the 
 ``jobs`` games run at once, each with its own engine processes (the engines do the work, on their own cores;
 Python only relays moves). A record is written atomically once the game has ended: by the rules, by a
 resignation, by an entering-king declaration, or truncated at ``max_plies`` (%CHUDAN). A game where an engine
-fails (crash, timeout, illegal move) or our code fails is not a result: it is appended to ``.errors.jsonl`` in
+fails (crash, timeout, illegal move) or our code fails is not a result: it is appended to ``errors.jsonl`` in
 the output directory (hidden, so record readers do not list it) and the index is retried on the next run.
 This module never imports torch.
 """
@@ -33,7 +33,7 @@ from keisei.usi import EngineFault, EngineResigned, EngineSpec, UsiPlayer
 
 __all__ = ["ERRORS_FILE", "GameOutcome", "game_path", "generate"]
 
-ERRORS_FILE = ".errors.jsonl"
+ERRORS_FILE = "errors.jsonl"  # visible; record readers skip it (keisei.shogi.record_sources.SIDE_FILES)
 
 
 def game_path(out_dir: Path, index: int) -> Path:

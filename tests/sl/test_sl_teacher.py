@@ -54,7 +54,7 @@ def test_a_faulty_engine_game_is_an_error_not_a_result(tmp_path):
     (entry,) = [json.loads(line) for line in (out / ERRORS_FILE).read_text().splitlines()]
     assert entry["index"] == 0 and "crash" in entry["error"] and entry["plies"] >= 4
     assert seen[0].error is not None and "ERROR" in seen[0].line(1)
-    # the hidden error log is not a record: reading the directory finds nothing to skip
+    # the error list is not a record: reading the directory finds nothing to skip
     assert list(iter_records([out])) == []
 
 
@@ -63,3 +63,13 @@ def test_bad_engine_spec_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "/no/such/engine" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_every_game_failing_is_exit_3_with_a_visible_error_list(tmp_path, capsys):
+    crashing = fake_engine(tmp_path, Fault="crash", FaultAt="1")
+    out = tmp_path / "o"
+    rc = main(["records", "generate", "--engine", crashing, "--games", "2", "--jobs", "1", "--out", str(out)])
+    assert rc == 3  # the documented "no game completed" code, as `keisei evaluate` uses (not 1, "a bug")
+    assert (out / "errors.jsonl").is_file() and not (out / ".errors.jsonl").exists()
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 2
+    assert f"{out / 'errors.jsonl'}" in capsys.readouterr().err
