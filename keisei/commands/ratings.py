@@ -42,11 +42,29 @@ def find_store(run_dir: str | None, run_root: str) -> Path:
 
 
 def how_to_evaluate(run_dir: Path) -> str:
-    """A command that would give ``run_dir`` a rating point (naming its newest checkpoint when it has one)."""
-    ckpts = sorted(run_dir.glob("ckpt_*.pt"))
-    ckpt = str(ckpts[-1]) if ckpts else f"{run_dir}/ckpt_NNNNNNNN.pt"
-    return (f"keisei evaluate --checkpoint {ckpt} --run-dir {run_dir}, or train with "
-            "evaluation.enable_periodic_evaluation = true")
+    """A command that works to give ``run_dir`` a rating point: evaluate its newest checkpoint (or train first
+    when it has none); periodic evaluation is named only when the run's config turned it off."""
+    from keisei.run.checkpoints import latest_checkpoint
+
+    ckpt = latest_checkpoint(run_dir / "checkpoints")
+    if ckpt is None:
+        how = (f"{run_dir} has no checkpoint yet: train it (keisei train --run-dir {run_dir} ...), then "
+               f"keisei evaluate --checkpoint {run_dir / 'checkpoints' / 'latest'} --run-dir {run_dir}")
+    else:
+        how = f"keisei evaluate --checkpoint {ckpt} --run-dir {run_dir}"
+    if _periodic_evaluation_off(run_dir):
+        how += " (this run's config.toml turned periodic evaluation off: evaluation.enable_periodic_evaluation)"
+    return how
+
+
+def _periodic_evaluation_off(run_dir: Path) -> bool:
+    import tomllib
+
+    try:
+        saved = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return saved.get("evaluation", {}).get("enable_periodic_evaluation") is False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,13 +103,13 @@ def run(args: argparse.Namespace) -> int:
                                    draws=draw_split(games)))
         console.print(DRAWS_LEGEND, highlight=False, markup=False)
         anchors = anchors_of(table)
-    hint = None if empty is None else f"{empty}.\nTo get a rating point: {how_to_evaluate(run_dir)}"
-    if hint is not None:
-        console.print(hint, highlight=False, markup=False, soft_wrap=True)
+    if empty is not None:  # nothing to draw: say why and how, and write no empty picture
+        console.print(f"{empty}.\nTo get a rating point: {how_to_evaluate(run_dir)}\nNo rating plot written.",
+                      highlight=False, markup=False, soft_wrap=True)
+        return 0
     plot = Path(args.plot) if args.plot else run_dir / PLOT_FILE
     try:
-        plot_rating_history(history, plot, title=f"{run_dir.name}: agent rating", anchors=anchors,
-                            empty_reason=None if hint is None else _wrap(hint))
+        plot_rating_history(history, plot, title=f"{run_dir.name}: agent rating", anchors=anchors)
     except OSError as exc:
         if args.plot:
             raise
@@ -101,9 +119,3 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"rating plot ({len(history)} points, {len(anchors)} reference lines): {plot}",
                   highlight=False, markup=False, soft_wrap=True)
     return 0
-
-
-def _wrap(text: str, width: int = 70) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.fill(part, width) for part in text.split("\n"))

@@ -30,8 +30,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from keisei.config import load_config
-    from keisei.evaluation.engines import engine_options
     from keisei.errors import EXIT_NO_GAMES
+    from keisei.evaluation.engines import engine_options
     from keisei.sl.teacher import ERRORS_FILE, generate
 
     config = load_config(args.config, None, args.overrides)

@@ -61,14 +61,24 @@ def test_ratings_command_finds_newest_run_under_run_root(tmp_path, capsys):
     assert (run / "ratings.png").is_file()
 
 
-def test_run_without_evaluation_says_why_and_how_in_text_and_plot(tmp_path, capsys):
-    (tmp_path / "ckpt_000000000512.pt").write_bytes(b"x")
+def test_run_without_evaluation_says_why_and_a_command_that_works_and_draws_no_empty_plot(tmp_path, capsys):
     assert main(["ratings", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"{tmp_path} has no evaluation.sqlite" in out
-    assert f"keisei evaluate --checkpoint {tmp_path / 'ckpt_000000000512.pt'} --run-dir {tmp_path}" in out
-    assert not (tmp_path / "evaluation.sqlite").exists()  # nothing created but the plot
-    assert (tmp_path / "ratings.png").read_bytes()[:8] == PNG_MAGIC
+    assert f"{tmp_path} has no checkpoint yet: train it" in out  # no made-up ckpt_NNNNNNNN.pt path
+    ckdir = tmp_path / "checkpoints"
+    ckdir.mkdir()
+    (ckdir / "ckpt_512.pt").write_bytes(b"x")
+    (ckdir / "latest").write_text("ckpt_512.pt\n")
+    assert main(["ratings", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"keisei evaluate --checkpoint {ckdir / 'ckpt_512.pt'} --run-dir {tmp_path}" in out  # under checkpoints/
+    assert "periodic evaluation" not in out  # on by default: not worth suggesting
+    assert "No rating plot written." in out
+    assert not (tmp_path / "evaluation.sqlite").exists() and not (tmp_path / "ratings.png").exists()
+    (tmp_path / "config.toml").write_text("[evaluation]\nenable_periodic_evaluation = false\n")
+    assert main(["ratings", str(tmp_path)]) == 0
+    assert "turned periodic evaluation off" in capsys.readouterr().out
     fig = rating_figure([], {}, empty_reason="no evaluation yet\nTo get a rating point: keisei evaluate ...")
     assert any("keisei evaluate" in t.get_text() for t in fig.axes[0].texts)
 
