@@ -64,3 +64,17 @@ def os_error_line(exc: OSError) -> str:
         names = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
         return f"{names}: {exc.strerror}"
     return exc.strerror or str(exc)
+
+
+def check_output_file(path: str | os.PathLike, flag: str) -> Path:
+    """Before any work: ``path`` can be written as a new or replaced file (its directory exists and is
+    writable, and it is not a directory); else a KeiseiError naming ``flag`` and the path."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise KeiseiError(f"{flag} {path}: is a directory")
+    if not parent.is_dir():
+        raise KeiseiError(f"{flag} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise KeiseiError(f"{flag} {path}: permission denied")
+    return path

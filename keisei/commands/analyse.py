@@ -13,7 +13,7 @@ import argparse
 import json
 
 from keisei.commands._terminal import Analysis, LocalEngine, add_engine_arguments
-from keisei.errors import KeiseiError
+from keisei.errors import KeiseiError, check_output_file
 from keisei.shogi import Game, IllegalMoveError
 from keisei.shogi.sfen import parse_position
 
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise KeiseiError("give either a RECORD file or --sfen POSITION")
     if args.multipv < 1:
         raise KeiseiError(f"--multipv {args.multipv}: must be >= 1")
+    if args.json:
+        check_output_file(args.json, "--json")  # before the analysis, not after it
     if args.sfen is not None:
         game = position(args.sfen)
         if game.result is not None:
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             game = load_record(args.record)
         except (OSError, ValueError) as exc:
-            raise KeiseiError(f"{args.record}: {exc}") from None
+            text = str(exc)  # the readers name the file already: do not say it twice
+            raise KeiseiError(text if str(args.record) in text else f"{args.record}: {text}") from None
         engine = LocalEngine(args)
         rows = analyse_record(engine, game)
     if args.json:

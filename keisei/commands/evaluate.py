@@ -55,6 +55,10 @@ def run(args) -> int:
             raise ValueError(f"--seed must be >= 0, got {args.seed}")
         overrides.append(f"evaluation.seed={args.seed}")
     config = load_config(args.config, args.preset, overrides)
+    if args.json and args.json != "-":
+        from keisei.errors import check_output_file
+
+        check_output_file(args.json, "--json")  # before the games, not after them
     manager = EvaluationManager(config, run_dir=args.run_dir)
     progress = EvalProgress(sys.stderr if args.json == "-" else sys.stdout)
     result = manager.evaluate(Path(args.checkpoint), EvaluationRequest(

@@ -78,7 +78,9 @@ def load_record(path: str | Path, fmt: str | None = None, max_plies: int | None 
     name = _format(fmt, path)
     try:
         text = _decode(path.read_bytes(), name)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # the reason alone: the path is named once, first
+        raise ValueError(f"{path}: cannot read record ({(exc.strerror or str(exc)).lower()})") from exc
+    except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: cannot read record ({exc})") from exc
     return parse_record(text, name, source=str(path), max_plies=max_plies)
 

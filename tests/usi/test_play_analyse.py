@@ -122,3 +122,19 @@ def test_analyse_usage_errors_are_one_line_exit_2(net: Path, tmp_path: Path) -> 
                           (("--sfen", "startpos", "--nodes", "0"), "--nodes 0 needs --seconds")]:
         proc = keisei("analyse", "--checkpoint", str(net), *args)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, (args, proc.stderr)
+
+
+def test_analyse_checks_its_json_output_before_the_work_and_names_a_record_once(net: Path, tmp_path: Path) -> None:
+    record = tmp_path / "g.kif"
+    game = Game()
+    for move in ("7g7f", "3c3d"):
+        game.push_usi(move)
+    save_record(game, record, fmt="kif")
+    missing_dir = tmp_path / "missing" / "out.json"
+    proc = keisei("analyse", "--checkpoint", str(net), str(record), "--nodes", "4", "--json", str(missing_dir))
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"keisei analyse: error: --json {missing_dir}: no directory {missing_dir.parent}")
+    assert "ply" not in proc.stdout  # refused before any move was analysed
+    missing = tmp_path / "nothere.kif"
+    proc = keisei("analyse", "--checkpoint", str(net), str(missing))
+    assert proc.returncode == 2 and proc.stderr.count(str(missing)) == 1, proc.stderr
