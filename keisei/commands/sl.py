@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -24,17 +26,23 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from keisei.config import load_config
     from keisei.run.session import SessionManager
-    from keisei.sl.dataset import check_record_inputs
+    from keisei.sl.dataset import DatasetError, check_record_inputs
 
     config = load_config(args.config, args.preset, args.overrides)
     check_record_inputs(args.records)  # bad input creates nothing
     if args.device is not None:
         config.training.device = args.device
     # one `keisei sl` or `keisei train` per run directory, from the data set build to the last checkpoint
+    created = args.run_dir is None or not Path(args.run_dir).exists()
     session = SessionManager(config, args.run_dir, holder="keisei sl")
     session.acquire()
     try:
         return _build_and_train(args, config, session)
+    except DatasetError:
+        if created:  # nothing usable: leave no empty run directory behind
+            session.close()
+            shutil.rmtree(session.run_dir, ignore_errors=True)
+        raise
     finally:
         session.close()
 

@@ -115,3 +115,17 @@ def test_loader_workers_decode_the_same_batches(tmp_path, records):
     in_process = [tuple(t.clone() for t in trainer._tensors(trainer.train_set.take(idx))) for idx in batches]
     for got, want in zip(trainer._decoded(batches), in_process, strict=True):
         assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+
+
+def test_records_with_nothing_usable_leave_no_run_directory(tmp_path, capsys):
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "bad.csa").write_text("this is not CSA\n")
+    run = tmp_path / "run"
+    assert main(["sl", "--records", str(records), "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no training positions" in err[0]
+    assert not run.exists()  # nothing usable: no empty run directory left behind
+    run.mkdir()  # a run directory the user made is theirs: kept
+    assert main(["sl", "--records", str(records), "--run-dir", str(run)]) == 2
+    assert run.is_dir()
