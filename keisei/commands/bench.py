@@ -18,28 +18,33 @@ def _runner(name: str) -> Callable[..., int]:
     return run
 
 
+DEFAULTS = argparse.ArgumentDefaultsHelpFormatter  # every bench's --help shows its defaults
+
+
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks")
     bsub = p.add_subparsers(dest="bench", required=True, metavar="BENCH")
 
-    e = bsub.add_parser("env", help="VecEnv random self-play throughput vs the raw cshogi loop")
-    e.add_argument("--seconds", type=float, default=5.0)
-    e.add_argument("--envs", type=int, default=64)
-    e.add_argument("--json", action="store_true")
+    e = bsub.add_parser("env", help="VecEnv random self-play throughput vs the raw cshogi loop", 
+                        formatter_class=DEFAULTS)
+    e.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
+    e.add_argument("--envs", type=int, default=64, help="games stepped together")
+    e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=_runner("env"))
 
-    lp = bsub.add_parser("learn", help="train the CPU preset from scratch and score vs random/greedy over time")
-    lp.add_argument("--minutes", type=float, default=30.0)
+    lp = bsub.add_parser("learn", help="train the CPU preset from scratch and score vs random/greedy over time", 
+                        formatter_class=DEFAULTS)
+    lp.add_argument("--minutes", type=float, default=30.0, help="training minutes")
     lp.add_argument("--points", type=str, default="5,10,20,30", help="wall-clock minutes at which to evaluate")
-    lp.add_argument("--games", type=int, default=200)
-    lp.add_argument("--preset", default="tiny")
-    lp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    lp.add_argument("--run-dir", default=None)
+    lp.add_argument("--games", type=int, default=200, help="games per opponent at each point")
+    lp.add_argument("--preset", default="tiny", help="config preset")
+    lp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
+    lp.add_argument("--run-dir", default=None, help="run directory (default: a new one)")
     lp.add_argument("--json", default=None, help="write the curve as JSON to this file")
     lp.set_defaults(func=_runner("learn"))
 
-    u = bsub.add_parser("usi", help="move times of the real USI engine at a byoyomi with busy processes beside it",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    u = bsub.add_parser("usi", help="move times of the real USI engine at a byoyomi with busy processes beside it", 
+                        formatter_class=DEFAULTS)
     u.add_argument("--byoyomi", type=int, default=300, help="ms per move")
     u.add_argument("--moves", type=int, default=300, help="moves timed")
     u.add_argument("--load", type=int, default=0, help="busy-looping processes running beside the engine")
@@ -49,38 +54,41 @@ def register(sub) -> None:
     u.add_argument("--option", dest="options", action="append", default=[], metavar="NAME=VALUE",
                    help="USI option for the engine (repeatable)")
     u.add_argument("--seed", type=int, default=0, help="seed of the random opening plies")
-    u.add_argument("--json", action="store_true")
+    u.add_argument("--json", action="store_true", help="print JSON")
     u.set_defaults(func=_runner("usi"))
 
-    s = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size")
+    s = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size", 
+                        formatter_class=DEFAULTS)
     s.add_argument("--seconds", type=float, default=3.0, help="per configuration")
     s.add_argument("--batch-sizes", default="1,8,32", help="comma-separated leaves per tree per network call")
     s.add_argument("--trees", type=int, default=8, help="positions searched together")
     s.add_argument("--sims", type=int, default=128, help="simulations per search")
-    s.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct")
-    s.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3)
+    s.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct", help="root selection")
+    s.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3, help="mate check depth at new nodes")
     s.add_argument("--evaluators", default="stub,net", help="stub, net or both")
     s.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=_runner("search"))
 
-    t = bsub.add_parser("train", help="steps/s of the real trainer per CPU thread setting (idle or loaded)")
+    t = bsub.add_parser("train", help="steps/s of the real trainer per CPU thread setting (idle or loaded)", 
+                        formatter_class=DEFAULTS)
     t.add_argument("--seconds", type=float, default=20.0, help="training seconds per setting")
     t.add_argument("--threads", default="1,2", help="training.torch_threads values, comma-separated")
     t.add_argument("--interop", default="1", help="training.interop_threads values, comma-separated")
     t.add_argument("--wait-policy", default="passive,default",
                    help="OpenMP wait policies, comma-separated: passive, active, default")
     t.add_argument("--load", default="0", help="busy processes beside the trainer, comma-separated counts")
-    t.add_argument("--preset", default="tiny")
-    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--preset", default="tiny", help="config preset")
+    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=_runner("train"))
 
-    par = bsub.add_parser("parallel", help="self-play SPS: one process vs N actor processes (same preset)")
+    par = bsub.add_parser("parallel", help="self-play SPS: one process vs N actor processes (same preset)", 
+                        formatter_class=DEFAULTS)
     par.add_argument("--seconds", type=float, default=60.0, help="training loop time per configuration")
     par.add_argument("--workers", default="1,2,4", help="comma-separated parallel.num_workers values")
-    par.add_argument("--preset", default="tiny")
-    par.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    par.add_argument("--preset", default="tiny", help="config preset")
+    par.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     par.add_argument("--no-single", action="store_true", help="skip the one-process baseline")
     par.add_argument("--json", action="store_true", help="print the result as one JSON object")
     par.set_defaults(func=_runner("parallel"))
