@@ -32,6 +32,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~current_umask())  # as open() would create it: mkstemp's 0600 ignores the umask
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -46,6 +47,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             raise DurableWriteError(path, os_error) from exc
         raise
     return path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_START_UMASK = _read_umask()  # at import, on the main thread (setting the umask to read it is process-wide)
+
+
+def current_umask() -> int:
+    """The process's umask: /proc/self/status on Linux (read without changing it), else the one at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _START_UMASK
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
