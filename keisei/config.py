@@ -178,7 +178,9 @@ class LoggingConfig(_Section):
     wandb: bool = Field(False, description="also log to Weights & Biases (needs wandb installed)")
     wandb_project: str = Field("keisei", description="W&B project name")
     log_interval_updates: int = Field(1, ge=1, description="log game statistics every this many updates")
-    save_selfplay_games_every: int = Field(0, ge=0, description="save every Nth finished self-play game; 0 = off")
+    save_selfplay_games_every: int = Field(
+        200, ge=0, description="save every Nth finished self-play game in run_dir/games/ (a small sample); 0 = off"
+    )
     game_format: Literal["kif", "kifu", "csa", "usi"] = Field(
         "kif", description="record format: kif (Shift_JIS), kifu (KIF in UTF-8), csa or usi"
     )

@@ -68,6 +68,9 @@ def test_a_walk_through_the_readme_commands(tmp_path):
     _ok(run_cli("train", "--preset", "tiny", *sets("training.total_timesteps=64"), "--run-dir", str(run)), "train")
     _ok(run_cli("train", "--run-dir", str(run), "--resume", "latest", "--set", "training.total_timesteps=96"),
         "train --resume latest")
+    for name in ("config.toml", "train.log", "checkpoints/latest"):  # what the README says a run directory holds
+        assert (run / name).is_file(), name
+    assert list(run.glob("events.out.tfevents.*"))
     net = run / "checkpoints" / (run / "checkpoints" / "latest").read_text().strip()
     assert net.name == "ckpt_96.pt"
     seeded = tmp_path / "seeded"
