@@ -125,6 +125,9 @@ class EvaluationConfig(_Section):
     save_games: bool = Field(False, description="write every evaluation game as a record under the run directory")
     anchor: str = Field("random", description="the player fixed at anchor Elo in rating fits")
     anchor_elo: dict[str, float] = Field(default_factory=dict, description="more players fixed at these Elo")
+    rating_scale: Literal["calibrated", "joint"] = Field(
+        "calibrated", description="calibrated: the reference players fixed at their shipped ratings "
+        "(keisei/evaluation/calibration.json), so Elo compares across runs; joint: only the anchor fixed")
     elo0: float = Field(0.0, description="SPRT null hypothesis: Elo difference H0")
     elo1: float = Field(10.0, description="SPRT alternative: Elo difference H1")
     sprt_alpha: float = Field(0.05, gt=0.0, lt=0.5, description="SPRT false-positive rate")

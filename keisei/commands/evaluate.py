@@ -89,19 +89,19 @@ def no_games_exit(result) -> int:
 
 def _record_rating(manager, result) -> str:
     """Add the agent's joint-fit rating to the run's history; -> the line that says so (or why not)."""
+    from keisei.evaluation.calibration import rating_pins, scale_name
     from keisei.evaluation.recording import record_agent_rating
     from keisei.evaluation.report import elo_games_text, interval_text
 
     ecfg = manager.config.evaluation
-    rating, _ = record_agent_rating(manager.store_path, result.agent, result.timestep, ecfg.anchor,
-                                    dict(ecfg.anchor_elo))
+    rating, _ = record_agent_rating(manager.store_path, result.agent, result.timestep, *rating_pins(ecfg))
     run_dir = manager.run_dir
     if rating is None:
         why = ("the checkpoint has no timestep" if result.timestep is None
                else f"{result.agent} is not connected to the anchor {ecfg.anchor}")
         return f"no rating recorded in {run_dir}: {why}"
     return (f"rating of {result.agent} at {result.timestep:,} timesteps: {elo_games_text(rating.elo, rating.games)} "
-            f"{interval_text(rating.low, rating.high)} (joint fit of {manager.store_path}, {ecfg.anchor} = 0); "
+            f"{interval_text(rating.low, rating.high)} ({scale_name(ecfg)}, fit of {manager.store_path}); "
             f"plot: keisei ratings {run_dir}")
 
 

@@ -24,7 +24,44 @@ def register(sub) -> None:
     p.add_argument("--anchor", default="random", help="player fixed at 0 Elo (default: random)")
     p.add_argument("--plot", default=None, metavar="FILE",
                    help=f"PNG of the agent's rating against timesteps (default: RUN_DIR/{PLOT_FILE})")
+    p.add_argument("--scale", choices=("calibrated", "joint"), default="calibrated",
+                   help="calibrated: reference players fixed at their shipped ratings (comparable across runs); "
+                        "joint: only --anchor fixed")
+    p.add_argument("--calibrate", action="store_true",
+                   help="remake the shipped scale: a round robin of the reference players (needs fairy-stockfish)")
+    p.add_argument("--games", type=int, default=40, help="--calibrate: games per pair (default 40)")
+    p.add_argument("--player", dest="players", action="append", default=None, metavar="SPEC",
+                   help="--calibrate: a reference player (repeatable; default: random, greedy, four "
+                        "Fairy-Stockfish settings)")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="--calibrate: where to write the scale (default: the shipped calibration.json)")
     p.set_defaults(func=run)
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """`keisei ratings --calibrate`: play the reference round robin, fit it, write the scale file."""
+    import json
+
+    from keisei.atomic import atomic_write_text
+    from keisei.config import load_config
+    from keisei.evaluation.calibration import CALIBRATION_FILE, REFERENCE_PLAYERS, calibrate
+
+    if args.games < 2:
+        raise KeiseiError(f"--games {args.games}: at least 2 (one colour-swapped pair) per pair of players")
+    out = Path(args.out) if args.out else CALIBRATION_FILE
+
+    def report(a: str, b: str, results: list[str]) -> None:
+        tally = {r: results.count(r) for r in ("win", "draw", "loss", "error")}
+        print(f"{a} vs {b}: W/D/L {tally['win']}/{tally['draw']}/{tally['loss']}"
+              + (f", {tally['error']} errors" if tally["error"] else ""), flush=True)
+
+    data = calibrate(load_config(), args.players or REFERENCE_PLAYERS, args.games, report)
+    for player, elo in sorted(data["ratings"].items(), key=lambda kv: -kv[1]):
+        low, high = data["intervals"][player]
+        print(f"{player:<48} {elo:+8.1f}  [{low:+.0f}, {high:+.0f}]", flush=True)
+    atomic_write_text(out, json.dumps(data, indent=1) + "\n")
+    print(f"wrote {out} ({data['games']} games, scale {data['scale']})", flush=True)
+    return 0
 
 
 def find_store(run_dir: str | None, run_root: str) -> Path:
@@ -70,6 +107,8 @@ def _periodic_evaluation_off(run_dir: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from keisei.config import load_config
+    from keisei.evaluation.calibration import rating_pins, scale_name
     from keisei.evaluation.ratings import fit_ratings
     from keisei.evaluation.report import (
         DRAWS_LEGEND,
@@ -80,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from keisei.evaluation.store import GameStore
 
+    if args.calibrate:
+        return calibrate_command(args)
     store_path = find_store(args.run_dir, args.run_root)
     run_dir = store_path.parent
     console = Console()
@@ -95,11 +136,14 @@ def run(args: argparse.Namespace) -> int:
         elif not history:
             empty = f"{store_path} holds {len(games)} games but no agent rating at a training timestep"
     if games:
-        table = fit_ratings(games, anchor=args.anchor)
+        ecfg = load_config(overrides=[f"evaluation.anchor={args.anchor}",
+                                      f"evaluation.rating_scale={args.scale}"]).evaluation
+        anchor, fixed = rating_pins(ecfg)
+        table = fit_ratings(games, anchor=anchor, fixed=fixed)
         if table.get(args.anchor) is None:
             raise KeiseiError(f"anchor {args.anchor!r} has no games in {store_path}; choose one of: "
                               + ", ".join(r.player for r in table))
-        console.print(rating_table(table, title=f"{run_dir.name}: ratings (anchor {args.anchor} = 0 Elo)",
+        console.print(rating_table(table, title=f"{run_dir.name}: ratings ({scale_name(ecfg)})",
                                    draws=draw_split(games)))
         console.print(DRAWS_LEGEND, highlight=False, markup=False)
         anchors = anchors_of(table)

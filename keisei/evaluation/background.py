@@ -37,6 +37,7 @@ import torch
 
 from keisei.atomic import find_in_chain
 from keisei.errors import DurableWriteError
+from keisei.evaluation.calibration import rating_pins
 from keisei.evaluation.manager import EvaluationManager, EvaluationRequest
 from keisei.evaluation.recording import record_agent_rating
 from keisei.evaluation.store import STORE_FILE
@@ -249,7 +250,7 @@ class BackgroundEvaluator:
         """
         ecfg = self.config.evaluation
         rating, elos = record_agent_rating(
-            self.run_dir / STORE_FILE, result.agent, snapshot.timestep, ecfg.anchor, dict(ecfg.anchor_elo),
+            self.run_dir / STORE_FILE, result.agent, snapshot.timestep, *rating_pins(ecfg),
             model_version=snapshot.model_version, sha256=snapshot.sha256,
         )
         if rating is None:

@@ -24,6 +24,7 @@ import re
 
 from keisei.config import KeiseiConfig
 from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
+from keisei.evaluation.calibration import scale_name
 from keisei.evaluation.opponents import parse_opponent
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
 from keisei.run.callbacks import Callback, CallbackContext, crossed
@@ -189,15 +190,15 @@ class EvaluationCallback(Callback):
                 value = getattr(s, key)
                 if value is not None:
                     ctx.metrics.log_scalar(f"{tag}/{key}", value, step)
-            if s.score is not None:
-                elo = "" if s.elo is None else f" ({s.elo:+.0f}, {s.played} g)"
-                parts.append(f"{s.name} {s.score:.2f}{elo}")
+            if s.score is not None:  # scores here; the one Elo of the line is the agent's, on the named scale
+                parts.append(f"{s.name} {s.score:.2f} ({s.played} g)")
         ctx.metrics.log_scalar("eval/seconds", finished.seconds, step)
         if finished.ratings and self.pool is not None:
             self.pool.set_ratings(finished.ratings)
         if finished.agent_elo is not None:
             self.agent_elo = finished.agent_elo
             ctx.metrics.log_scalar("eval/agent_elo", finished.agent_elo, step)
-        rating = "" if finished.agent_elo is None else f" | Elo {finished.agent_elo:+.0f}"
+        rating = ("" if finished.agent_elo is None
+                  else f" | agent Elo {finished.agent_elo:+.0f} ({scale_name(self.config.evaluation)})")
         ctx.display.set_status("eval", f"t={step}: " + (", ".join(parts) or "no games") + rating
                                + f" | v{snap.model_version} {snap.sha256[:8]}")

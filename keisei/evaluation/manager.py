@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from keisei.evaluation.asyncutil import run_sync
+from keisei.evaluation.calibration import rating_pins
 from keisei.evaluation.engines import open_engine
 from keisei.evaluation.gating import run_sprt
 from keisei.evaluation.match import LiveGame, Matchup, play_matchups, save_games
@@ -199,7 +200,7 @@ class EvaluationManager:
         ratings = {}
         if strategy == "ladder" and self.store_path is not None:
             ratings = await loop.run_in_executor(
-                None, store_ratings, self.store_path, ecfg.anchor, dict(ecfg.anchor_elo)
+                None, store_ratings, self.store_path, *rating_pins(ecfg)
             )
         requested = list(opponents) if opponents is not None else list(ecfg.opponents)
         plan = strategy_fn(StrategyContext(self.config, requested, who.name, ratings))
