@@ -12,7 +12,7 @@ def test_bench_help_shows_every_default(bench, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["bench", bench, "--help"])
     text = capsys.readouterr().out
-    options = [o for o in re.findall(r"^\s+(--[a-z-]+)", text, re.M) if o != "--help"]
+    options = [o for o in re.findall(r"^\s+(--[a-z-]+)", text, re.MULTILINE) if o != "--help"]
     assert options
     body = re.sub(r"\s+", " ", text.split("options:", 1)[1])
     for option, nxt in zip(options, [*options[1:], None]):
