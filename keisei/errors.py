@@ -66,15 +66,23 @@ def os_error_line(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def check_output_file(path: str | os.PathLike, flag: str) -> Path:
-    """Before any work: ``path`` can be written as a new or replaced file (its directory exists and is
-    writable, and it is not a directory); else a KeiseiError naming ``flag`` and the path."""
+def check_output_file(path: str | os.PathLike, flag: str, *, makes_dirs: bool = False) -> Path:
+    """Before any work: ``path`` (the value of ``flag``) can be written as a new or replaced file (with
+    ``makes_dirs``, its missing directories created first); else the KeiseiError that writing it would have
+    raised, in the same words: ``PATH: No such file or directory``."""
+    import errno
+
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
+    if makes_dirs:
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
     if path.is_dir():
-        raise KeiseiError(f"{flag} {path}: is a directory")
-    if not parent.is_dir():
-        raise KeiseiError(f"{flag} {path}: no directory {parent}")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise KeiseiError(f"{flag} {path}: permission denied")
-    return path
+        code = errno.EISDIR
+    elif not parent.is_dir():
+        code = errno.ENOENT if not parent.exists() else errno.ENOTDIR
+    elif not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        code = errno.EACCES
+    else:
+        return path
+    raise KeiseiError(f"{path}: {os.strerror(code)}")

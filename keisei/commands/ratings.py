@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from keisei.errors import KeiseiError, os_error_line
+from keisei.errors import KeiseiError, check_output_file, os_error_line
 from keisei.evaluation.store import STORE_FILE
 
 PLOT_FILE = "ratings.png"
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.calibrate:
         return calibrate_command(args)
+    if args.plot:
+        check_output_file(args.plot, "--plot", makes_dirs=True)  # before the fit, even with nothing to draw
     store_path = find_store(args.run_dir, args.run_root)
     run_dir = store_path.parent
     console = Console()

@@ -133,7 +133,7 @@ def test_analyse_checks_its_json_output_before_the_work_and_names_a_record_once(
     missing_dir = tmp_path / "missing" / "out.json"
     proc = keisei("analyse", "--checkpoint", str(net), str(record), "--nodes", "4", "--json", str(missing_dir))
     assert proc.returncode == 2 and proc.stderr.strip() == (
-        f"keisei analyse: error: --json {missing_dir}: no directory {missing_dir.parent}")
+        f"keisei analyse: error: {missing_dir}: No such file or directory")
     assert "ply" not in proc.stdout  # refused before any move was analysed
     missing = tmp_path / "nothere.kif"
     proc = keisei("analyse", "--checkpoint", str(net), str(missing))
