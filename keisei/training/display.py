@@ -32,6 +32,7 @@ class Progress:
     sps: float = 0.0
     losses: dict[str, float] = field(default_factory=dict)
     outcomes: dict[str, float] = field(default_factory=dict)  # black / white / draw (by rule) / truncated rates
+    health: dict[str, float] = field(default_factory=dict)  # how games end (shares) and their mean length
     wall_left: float | None = None  # seconds until training.max_wall_seconds, when set
     wall_total: float | None = None  # training.max_wall_seconds of this run, when set
     parallel: str = ""  # actor processes: workers, per-worker SPS, policy lag, queue depth, drops, restarts
@@ -67,11 +68,30 @@ class Progress:
         if self.outcomes:
             o = self.outcomes
             parts.append(f"B/W/D/T {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}/{o['truncated']:.2f}")
+        if self.health:
+            h = self.health
+            parts.append(f"ends mate {h['mate']:.2f} decl {h['decl']:.2f} rep {h['rep']:.2f} "
+                         f"limit {h['limit']:.2f}, {h['length']:.0f} plies")
         if self.losses:
             parts.append(" ".join(f"{k} {v:.4g}" for k, v in self.losses.items()))
         if self.parallel:
             parts.append(self.parallel)
         return " | ".join(parts)
+
+
+def game_health(metrics: dict[str, float]) -> dict[str, float]:
+    """How the window's self-play games ended, from the ``games/reason/*`` shares: ``mate`` (checkmate or no
+    legal move), ``decl`` (entering-king declaration), ``rep`` (repetition, perpetual check), ``limit`` (the ply
+    limit), and ``length`` (mean plies); {} when no game finished in the window."""
+    if "games/mean_length" not in metrics:
+        return {}
+
+    def share(*reasons: str) -> float:
+        return sum(metrics.get(f"games/reason/{r}", 0.0) for r in reasons)
+
+    return {"mate": share("checkmate", "no_moves"), "decl": share("impasse"),
+            "rep": share("repetition", "perpetual_check"), "limit": share("max_plies"),
+            "length": metrics["games/mean_length"]}
 
 
 def parallel_text(metrics: dict[str, float]) -> str:
@@ -137,6 +157,7 @@ class DisplayManager:
                                  "truncated": metrics.get("games/truncated_rate", 0.0)}
         elif self.progress.outcomes:
             progress.outcomes = self.progress.outcomes
+        progress.health = game_health(metrics) or self.progress.health
         progress.parallel = parallel_text(metrics)
         self.progress = progress
         now = time.monotonic()

@@ -114,3 +114,19 @@ def test_progress_counts_against_the_limit_that_ends_the_run_first():
     # the timestep budget ends it first: counted in steps as before
     steps_first = Progress(timesteps=900, total_timesteps=1000, sps=100.0, wall_left=500.0, wall_total=600.0)
     assert steps_first.line().startswith("steps 900/1,000 (90.0%) | 100 SPS | ETA 1 s")
+
+
+def test_the_progress_line_says_how_games_end_and_how_long_they_are():
+    stats = GameStats()
+    for g in (game("black", "checkmate", 80), game(None, "repetition", 60), game(None, "max_plies", 160, True),
+              game(None, "max_plies", 160, True)):
+        stats.add(g)
+    out = io.StringIO()
+    d = DisplayManager(DisplayConfig(mode="plain", log_every_seconds=1000), stream=out)
+    d.start(1000)
+    d.update(Progress(timesteps=100, total_timesteps=1000, sps=10.0), stats.summary())
+    d.update(Progress(timesteps=200, total_timesteps=1000, sps=10.0), {})  # no games this window: kept
+    d.stop()
+    lines = out.getvalue().splitlines()
+    assert "ends mate 0.25 decl 0.00 rep 0.25 limit 0.50, 115 plies" in lines[0]
+    assert "ends mate 0.25 decl 0.00 rep 0.25 limit 0.50, 115 plies" in lines[-1]
