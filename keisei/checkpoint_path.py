@@ -12,12 +12,21 @@ import zipfile
 from pathlib import Path
 
 POINTER_MAX_BYTES = 4096  # a run's checkpoints/latest holds one file name
+BEST_FILE = "best.pt"  # the run's best network, chosen by evaluation (keisei.evaluation.best)
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
-    """``path``, or the checkpoint a run's ``checkpoints/latest`` pointer names when ``path`` is that pointer
-    (a small text file holding the name of a file beside it). Anything else is returned unchanged."""
+    """``path``, or: the checkpoint a run's ``checkpoints/latest`` pointer names when ``path`` is that pointer
+    (a small text file holding the name of a file beside it); for a run directory (or its checkpoints/), its
+    ``best.pt`` when evaluation chose one, else its latest checkpoint. Anything else is returned unchanged."""
     path = Path(path)
+    if path.is_dir():
+        directory = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        if (directory / BEST_FILE).is_file():
+            return directory / BEST_FILE
+        if (directory / "latest").is_file():
+            return resolve_checkpoint_path(directory / "latest")
+        return path
     try:
         if not path.is_file() or path.stat().st_size > POINTER_MAX_BYTES or zipfile.is_zipfile(path):
             return path

@@ -125,6 +125,9 @@ class EvaluationConfig(_Section):
     save_games: bool = Field(False, description="write every evaluation game as a record under the run directory")
     anchor: str = Field("random", description="the player fixed at anchor Elo in rating fits")
     anchor_elo: dict[str, float] = Field(default_factory=dict, description="more players fixed at these Elo")
+    keep_best: bool = Field(
+        True, description="periodic evaluation keeps checkpoints/best.pt: a version replaces it only when the "
+        "lower end of its rating's 95% interval is above the best's rating (a weaker later net never does)")
     rating_scale: Literal["calibrated", "joint"] = Field(
         "calibrated", description="calibrated: the reference players fixed at their shipped ratings "
         "(keisei/evaluation/calibration.json), so Elo compares across runs; joint: only the anchor fixed")

@@ -81,7 +81,9 @@ class LocalEngine:
 
     def __init__(self, args: argparse.Namespace) -> None:
         search = resolve_engine_arguments(args)
-        checkpoint = Path(args.checkpoint).expanduser()
+        from keisei.checkpoint_path import resolve_checkpoint_path
+
+        checkpoint = resolve_checkpoint_path(Path(args.checkpoint).expanduser())  # a run dir: its best, else latest
         if not checkpoint.is_file():
             raise KeiseiError(f"--checkpoint {args.checkpoint}: file not found")
         for name in ("nodes", "batch_size", "threads"):

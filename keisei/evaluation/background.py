@@ -86,6 +86,7 @@ class FinishedEvaluation:
     ratings: dict[str, float]  # every stored player's Elo from that fit (empty when not fitted)
     seconds: float
     fatal: DurableWriteError | None = None  # the run's store could not be written: training must stop
+    agent_interval: tuple[float, float] | None = None  # 95% interval of agent_elo
 
 
 class BackgroundEvaluator:
@@ -219,7 +220,7 @@ class BackgroundEvaluator:
         self, snapshot: WeightSnapshot, opponents: list[str], num_games: int | None
     ) -> FinishedEvaluation:
         start = time.monotonic()
-        result = evaluated = elo = error = None
+        result = evaluated = elo = error = interval = None
         ratings: dict[str, float] = {}
         try:
             manager = self._get_manager()
@@ -229,7 +230,7 @@ class BackgroundEvaluator:
                 model_version=snapshot.model_version, timestep=snapshot.timestep, sha256=snapshot.sha256,
             ))
             evaluated = tensors_sha256(model.state_dict())
-            elo, ratings = self._record_rating(snapshot, result)
+            elo, ratings, interval = self._record_rating(snapshot, result)
         except Exception as exc:  # noqa: BLE001 - reported to the training thread, never raised into training
             error = traceback.format_exc()
             fatal = _durable_failure(exc)
@@ -240,13 +241,16 @@ class BackgroundEvaluator:
                                           time.monotonic() - start, fatal)
             logger.error("background evaluation of %s failed:\n%s", snapshot.label, error)
         return FinishedEvaluation(
-            snapshot, opponents, result, error, evaluated, elo, ratings, time.monotonic() - start
+            snapshot, opponents, result, error, evaluated, elo, ratings, time.monotonic() - start,
+            agent_interval=interval,
         )
 
-    def _record_rating(self, snapshot: WeightSnapshot, result: EvaluationResult) -> tuple[float | None, dict]:
+    def _record_rating(
+        self, snapshot: WeightSnapshot, result: EvaluationResult
+    ) -> tuple[float | None, dict, tuple[float, float] | None]:
         """Fit all stored games jointly; record the agent's rating at the snapshot's timestep.
 
-        -> (the agent's Elo or None when it cannot be placed, every placed player's Elo).
+        -> (the agent's Elo or None when it cannot be placed, every placed player's Elo, its 95% interval).
         """
         ecfg = self.config.evaluation
         rating, elos = record_agent_rating(
@@ -256,5 +260,5 @@ class BackgroundEvaluator:
         if rating is None:
             logger.info("evaluation: %s is not connected to the anchor %s; no rating recorded",
                         result.agent, ecfg.anchor)
-            return None, elos
-        return rating.elo, elos
+            return None, elos, None
+        return rating.elo, elos, (rating.low, rating.high)

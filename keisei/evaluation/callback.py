@@ -24,6 +24,7 @@ import re
 
 from keisei.config import KeiseiConfig
 from keisei.evaluation.background import BackgroundEvaluator, FinishedEvaluation
+from keisei.evaluation.best import BestKeeper
 from keisei.evaluation.calibration import scale_name
 from keisei.evaluation.opponents import parse_opponent
 from keisei.evaluation.pool import OpponentPool, parse_pool_spec
@@ -60,6 +61,7 @@ class EvaluationCallback(Callback):
         self.weights = weights
         self.rng = random.Random(config.training.seed)
         self.pool: OpponentPool | None = None
+        self.best: BestKeeper | None = None
         self.evaluator: BackgroundEvaluator | None = None
         self.last: FinishedEvaluation | None = None
         self.agent_elo: float | None = None
@@ -78,6 +80,7 @@ class EvaluationCallback(Callback):
         self.pool = OpponentPool(ctx.run_dir, ecfg.pool_size, ecfg.pool_keep_best, ecfg.pool_sampling)
         ctx.checkpoints.add_listener(self.pool.add_checkpoint)
         self.evaluator = BackgroundEvaluator(self.config, ctx.run_dir, self.weights)
+        self.best = BestKeeper(ctx.run_dir, self.config) if ecfg.keep_best else None
 
     def on_rollout_end(self, ctx: CallbackContext) -> None:
         """Log evaluations that finished meanwhile."""
@@ -162,6 +165,19 @@ class EvaluationCallback(Callback):
             for finished in self.evaluator.poll():
                 self._report(ctx, finished)
 
+    def _keep_best(self, ctx: CallbackContext, finished: FinishedEvaluation, step: int) -> str:
+        """Offer the evaluated version to the best keeper; -> the status text saying what the best is."""
+        if self.best is None or finished.agent_elo is None or finished.agent_interval is None:
+            return ""
+        snap, (low, high) = finished.snapshot, finished.agent_interval
+        if self.best.consider(snap, finished.agent_elo, low, high, scale_name(self.config.evaluation)):
+            ctx.metrics.log_scalar("eval/best_model_version", snap.model_version, step)
+            logger.info("best.pt: v%d (Elo %+.0f [%+.0f, %+.0f]) is the run's best", snap.model_version,
+                        finished.agent_elo, low, high)
+            return " | new best"
+        best = self.best.best
+        return "" if best is None else f" | best v{best['model_version']} ({best['elo']:+.0f})"
+
     def _report(self, ctx: CallbackContext, finished: FinishedEvaluation) -> None:
         """Log one finished evaluation at its snapshot's timestep and update display, pool ratings."""
         step = finished.snapshot.timestep
@@ -200,5 +216,6 @@ class EvaluationCallback(Callback):
             ctx.metrics.log_scalar("eval/agent_elo", finished.agent_elo, step)
         rating = ("" if finished.agent_elo is None
                   else f" | agent Elo {finished.agent_elo:+.0f} ({scale_name(self.config.evaluation)})")
+        rating += self._keep_best(ctx, finished, step)
         ctx.display.set_status("eval", f"t={step}: " + (", ".join(parts) or "no games") + rating
                                + f" | v{snap.model_version} {snap.sha256[:8]}")

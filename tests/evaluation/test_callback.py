@@ -138,6 +138,12 @@ def test_snapshot_is_frozen_and_results_logged_at_its_timestep(tmp_path):
         history = store.rating_history("agent")
         assert [(p.player, p.timestep) for p in history] == [("agent@v1", 100)]
         assert len(store.games()) == 4
+    # the first rated version is the run's best: its snapshot's weights, not the live model's
+    from keisei.checkpoint import load_checkpoint
+
+    best = load_checkpoint(ctx.run_dir / "checkpoints" / "best.pt")
+    assert best["best"]["model_version"] == 1 and tensors_sha256(best["model_state"]) == finished.snapshot.sha256
+    assert "new best" in ctx.display.status["eval"]
     cb.on_training_end(ctx)
 
 

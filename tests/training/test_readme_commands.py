@@ -43,7 +43,7 @@ def test_every_readme_command_parses_with_the_real_parser():
     commands = readme_commands()
     assert len(commands) >= 15
     subcommands = {c[0] for c in commands}
-    assert {"train", "evaluate", "ratings", "usi", "play", "analyse", "records", "sl", "bench"} <= subcommands
+    assert {"train", "evaluate", "ratings", "curve", "usi", "play", "analyse", "records", "sl", "bench"} <= subcommands
     parser = build_parser()
     for argv in commands:
         try:
@@ -88,10 +88,12 @@ def test_a_walk_through_the_readme_commands(tmp_path):
     _ok(run_cli("evaluate", "--checkpoint", str(net), "--sims", "4", "--opponent", f"checkpoint:{net}",
                 "--games", "2", "--set", "evaluation.max_plies=20"), "evaluate --sims")
     _ok(run_cli("ratings", str(run)), "ratings")
+    _ok(run_cli("curve", str(run), "--games", "2", "--set", "evaluation.max_plies=20"), "curve")
+    assert (run / "curve.png").is_file()
     launcher = tmp_path / "keisei-engine"
     _ok(run_cli("usi", "--checkpoint", str(net), "--write-launcher", str(launcher)), "usi --write-launcher")
     assert launcher.stat().st_mode & stat.S_IXUSR
-    played = run_cli_input(["play", "--checkpoint", str(net), "--nodes", "8"], "7g7f\nquit\n")
+    played = run_cli_input(["play", "--checkpoint", str(run), "--nodes", "8"], "7g7f\nquit\n")  # a run dir
     _ok(played, "play")
     assert "ply 2, black to move" in played.stdout  # our 7g7f and the engine's reply were played
     game = Game()
