@@ -119,10 +119,23 @@ def run(args: argparse.Namespace) -> int:
         rc = train(args, config_from_dict(config_dict, "rank 0's config"), run_dir and Path(run_dir), world,
                    point)
         ok = True
-        return rc
     finally:
         if ok:  # after a lost rank the group is broken: exit without the teardown handshake
             world.close()
+    _exit_rank(rc)
+
+
+def _exit_rank(rc: int) -> None:
+    """End a torchrun rank at once: every file is written and closed by now, and C++ teardown at interpreter
+    exit (torch.distributed's and gloo's static objects, with the process group gone) could abort a rank
+    whose training finished ("terminate called without an active exception", SIGABRT: seen under load)."""
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
 
 
 def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world: World,
