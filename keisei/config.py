@@ -47,13 +47,14 @@ class ModelConfig(_Section):
     value_hidden: int = Field(128, ge=8, le=4096, description="hidden units of the value head")
 
 
-ALGORITHMS = ("ppo",)  # keisei.training.algorithms registers each; the search learner will be the second
+ALGORITHMS = ("ppo", "alphazero")  # keisei.training.algorithms registers each
 
 
 class TrainingConfig(_Section):
     """Run settings of any learner: what to train for how long, where, with which seed, threads, checkpoints."""
 
-    algorithm: Literal["ppo"] = Field("ppo", description="the learner and its self-play collector ([ppo] holds PPO's knobs)")
+    algorithm: Literal["ppo", "alphazero"] = Field(
+        "ppo", description="the learner and its self-play collector: ppo ([ppo]) or alphazero ([selfplay], [alphazero])")
     total_timesteps: int = Field(1_000_000, ge=1, description="stop after this many env steps")
     seed: int = Field(1, ge=0, description="seed of a new run's random streams (`keisei train --seed N`)")
     deterministic: bool = Field(False, description="torch deterministic algorithms (bit-exact resume on CPU)")
@@ -98,6 +99,60 @@ class PPOConfig(_Section):
 
 #: keys that moved from [training] to [ppo]; old files, --set overrides and checkpoints still load (see _migrate)
 MOVED_TO_PPO = tuple(PPOConfig.model_fields)
+
+
+class SelfPlayConfig(_Section):
+    """Search self-play of `training.algorithm = "alphazero"`: how each move is searched and chosen, and when a
+    game ends early. Games are played env.num_envs at a time, to env.max_plies, from env.openings. The search
+    uses [search] for everything else (batch_size, c_puct, fpu_reduction, mate_depth, max_nodes, Dirichlet
+    noise); these fields take the place of its algorithm, simulations, gumbel_considered, value_scale and
+    maxvisit_init in self-play."""
+
+    root: Literal["gumbel", "puct"] = Field(
+        "gumbel", description="gumbel: completed-Q policy targets; puct: visit-count targets with Dirichlet noise")
+    simulations: int = Field(32, ge=1, le=100_000, description="simulations of a full search (a policy target)")
+    considered: int = Field(16, ge=1, le=600, description="Gumbel: root actions considered, m = min(this, legal)")
+    value_scale: float = Field(0.1, gt=0.0, le=10.0, description="Gumbel: c_scale of sigma(completed Q)")
+    maxvisit_init: float = Field(50.0, ge=0.0, description="Gumbel: c_visit of sigma(completed Q)")
+    full_search_share: float = Field(
+        0.5, gt=0.0, le=1.0, description="playout cap: share of moves searched fully and kept as training targets")
+    cheap_simulations: int = Field(
+        8, ge=1, le=100_000, description="playout cap: simulations of the other moves (played, not recorded)")
+    sample_plies: int = Field(
+        16, ge=0, le=1000, description="opening randomness: the first plies sample from the improved policy")
+    resign_threshold: float = Field(
+        0.95, ge=0.0, lt=1.0, description="resign when the root value < -this; 0 = never resign")
+    resign_playout_share: float = Field(
+        0.1, ge=0.0, le=1.0, description="share of games played out despite a resign (measures false resigns)")
+    collect_plies: int = Field(
+        16, ge=1, le=100_000, description="plies of every game per loop iteration (then the learner trains)")
+
+
+class AlphaZeroConfig(_Section):
+    """The policy-value learner of `training.algorithm = "alphazero"` and its replay window on disk
+    (<run>/replay; see docs/alphazero.md). The window is KataGo's power law: all positions up to window_min,
+    then window_min * (1 + growth * ((N / window_min) ** exponent - 1) / exponent) of the N written."""
+
+    batch_size: int = Field(256, ge=1, le=65536, description="positions per update step")
+    optimizer: Literal["adamw", "sgd"] = Field("adamw", description="AdamW, or SGD with momentum")
+    learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="step size")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field(
+        "constant", description="decay over training.total_timesteps")
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD momentum")
+    weight_decay: float = Field(1e-4, ge=0.0, description="decoupled (AdamW) or L2 (SGD) weight decay")
+    max_grad_norm: float = Field(1.0, ge=0.0, description="gradient clipping norm; 0 = off")
+    value_coef: float = Field(1.0, ge=0.0, description="weight of the value loss (the policy loss weighs 1)")
+    value_mix: float = Field(
+        0.0, ge=0.0, le=1.0, description="value target = (1 - mix) * game outcome + mix * root search value")
+    train_per_data: float = Field(
+        4.0, gt=0.0, le=1000.0, description="reuse cap: positions trained per position written")
+    min_positions: int = Field(2000, ge=1, description="positions written before the first update")
+    window_min: int = Field(20_000, ge=1, description="replay window: every position up to this many")
+    window_exponent: float = Field(0.75, gt=0.0, le=1.0, description="replay window growth exponent (alpha)")
+    window_growth: float = Field(0.4, ge=0.0, le=10.0, description="replay window growth factor (beta)")
+    val_every: int = Field(20, ge=0, description="every this-th game is held out for validation; 0 = none")
+    duplicate_plies: int = Field(12, ge=0, description="positions up to this ply count as opening duplicates")
+    duplicate_cap: int = Field(4, ge=1, description="copies of one opening position kept in the window")
 
 
 class EvaluationConfig(_Section):
@@ -265,6 +320,8 @@ class KeiseiConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     ppo: PPOConfig = Field(default_factory=PPOConfig)
+    selfplay: SelfPlayConfig = Field(default_factory=SelfPlayConfig)
+    alphazero: AlphaZeroConfig = Field(default_factory=AlphaZeroConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -276,6 +333,9 @@ class KeiseiConfig(_Section):
     def _check_parallel(self) -> KeiseiConfig:
         """Fields that make no sense together (checked whether or not parallel.enabled is set)."""
         p = self.parallel
+        if self.training.algorithm == "alphazero" and p.enabled:
+            raise ValueError("parallel.enabled: actor processes are not built for training.algorithm = "
+                             "'alphazero' yet; it trains in one process (unset parallel.enabled)")
         if p.enabled and p.num_workers > self.env.num_envs:
             raise ValueError(f"parallel.num_workers ({p.num_workers}) exceeds env.num_envs ({self.env.num_envs}): "
                              "each worker plays at least one env")

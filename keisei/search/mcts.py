@@ -48,6 +48,9 @@ class SearchResult:
     reused: int = 0  # root visits carried over from the previous move's tree
     simulations: int = 0  # simulations run by this search call
     q: dict[str, float] = field(default_factory=dict)  # mean value of each visited root move, side to move's view
+    #: the improved policy as arrays over every legal root move: dlshogi labels (int64) and probabilities
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), compare=False)
+    probs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64), compare=False)
 
 
 @dataclass
@@ -109,6 +112,8 @@ class BatchedMCTS:
         self._mask = np.zeros((0, NUM_ACTIONS), dtype=np.bool_)
         self._views: list[tuple[np.ndarray, ...]] = []
         self._signs = [_alt(n) for n in range(64)]
+        self.batches = 0  # evaluator calls made by this searcher (batch fill = positions / batches)
+        self.positions = 0  # positions sent to the evaluator
 
     # ------------------------------------------------------------------------------------------ public API
     def reset(self) -> None:
@@ -128,8 +133,8 @@ class BatchedMCTS:
         self,
         games: Sequence[Game],
         *,
-        simulations: int | None = None,
-        add_noise: bool = False,
+        simulations: int | Sequence[int] | None = None,
+        add_noise: bool | Sequence[bool] = False,
         should_stop: Callable[[], bool] | None = None,
         on_progress: Callable[[list[SearchResult]], None] | None = None,
         progress_interval_s: float = 0.5,
@@ -137,14 +142,21 @@ class BatchedMCTS:
     ) -> list[SearchResult]:
         """Search every game's current position; one evaluator call per batch across all trees.
 
-        ``keys`` name the trees (default: the index in ``games``); a tree is reused when its game has only
+        ``simulations`` and ``add_noise`` may be one value for every game or one per game (self-play's playout
+        cap: full searches with noise and cheap ones without, in the same batches). ``keys`` name the trees
+        (default: the index in ``games``); a tree is reused when its game has only
         advanced since the last search (moves played that exist in the tree), else rebuilt. ``should_stop``
         is checked between batches (every root has at least one simulation first); ``on_progress`` gets
         interim results about every ``progress_interval_s``. Games are not modified.
         """
         sims = self.config.simulations if simulations is None else simulations
-        if isinstance(sims, bool) or not isinstance(sims, int) or sims < 1:
-            raise ValueError(f"simulations must be an integer >= 1, got {sims!r}")
+        per_sims = [sims] * len(games) if isinstance(sims, int) else list(sims)
+        for n in per_sims:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"simulations must be an integer >= 1, got {n!r}")
+        noise = [add_noise] * len(games) if isinstance(add_noise, bool) else [bool(x) for x in add_noise]
+        if len(per_sims) != len(games) or len(noise) != len(games):
+            raise ValueError("simulations and add_noise: one value, or one per game")
         keys = list(range(len(games))) if keys is None else list(keys)
         if len(keys) != len(games) or len(set(keys)) != len(keys):
             raise ValueError("search keys must be distinct, one per game")
@@ -154,13 +166,14 @@ class BatchedMCTS:
         self._features.check()
         roots = [self._root_for(key, game) for key, game in zip(keys, games)]
         self._trim(keys)
-        for root in roots:
-            root.remaining, root.run, root.seldepth, root.full = sims, 0, 0, False
+        for root, n in zip(roots, per_sims):
+            root.remaining, root.run, root.seldepth, root.full = n, 0, 0, False
             root.immediate = self._root_mate(root)
         todo = [r for r in roots if r.immediate is None]
         self._expand_roots([r for r in todo if r.tree.state[0] != EXPANDED])
-        for root in todo:
-            self._prepare_root(root, sims, add_noise)
+        for root, n, noisy in zip(roots, per_sims, noise):
+            if root.immediate is None:
+                self._prepare_root(root, n, noisy)
         last = time.monotonic()
         first_round = True
         while todo:
@@ -247,7 +260,8 @@ class BatchedMCTS:
             return None
         usi = cshogi.move_to_usi(move)
         action = int(LABEL_LUT[(move & 0x7FFF) | (board.turn << 15)])
-        return SearchResult(usi, action, 1.0, {}, {usi: 1.0}, [usi], 0, 1, plies, plies)
+        return SearchResult(usi, action, 1.0, {}, {usi: 1.0}, [usi], 0, 1, plies, plies,
+                            labels=np.array([action], dtype=np.int64), probs=np.ones(1))
 
     def _expand_roots(self, roots: list[_Root]) -> None:
         """Evaluate and expand every unexpanded root in one call (the root visit is not a simulation)."""
@@ -461,6 +475,8 @@ class BatchedMCTS:
         mask.fill(False)
         mask[rows, labels] = True
         logits, values = self.evaluator(self._obs[:count], mask)
+        self.batches += 1
+        self.positions += count
         starts = np.cumsum(lengths) - lengths
         z = np.asarray(logits)[rows, labels].astype(np.float64)
         z -= np.repeat(np.maximum.reduceat(z, starts), lengths)
@@ -532,14 +548,15 @@ class BatchedMCTS:
             if terminal.all() and (tval > 0).all() and (mdist >= 0).all():
                 mate = -(int(mdist.max()) + 1)
         pv = self._pv(tree, kids.start + best)
-        move = moves[best]
-        action = int(LABEL_LUT[(move & 0x7FFF) | (root.board.turn << 15)])
+        labels = LABEL_LUT[(tree.move[kids].astype(np.int64) & 0x7FFF) | (root.board.turn << 15)].astype(np.int64)
+        action = int(labels[best])
         return SearchResult(
             move=usi[best], action=action, value=max(-1.0, min(1.0, value)),
             visits=dict(zip(usi, n.tolist())), policy=dict(zip(usi, policy.tolist())), pv=pv,
             nodes=int(n.sum()), depth=len(pv), seldepth=max(root.seldepth, len(pv)), mate=mate,
             reused=root.reused, simulations=root.run,
             q={usi[i]: max(-1.0, min(1.0, float(q[i]))) for i in np.flatnonzero(n > 0).tolist()},
+            labels=labels, probs=np.asarray(policy, dtype=np.float64),
         )
 
     def pv(self, key: Hashable, move: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Supervised training on a built record set: policy cross-entropy to the played move plus a small value loss.
 
-    loss = CE(logits, label) + value_coef * (v - z)^2,  z = (1 - m) * result + m * tanh(eval / (2 * eval_scale))
+    loss = CE(logits, label) + value_coef * (v - z)^2   (keisei.rl.policy_value, shared with the search learner)  z = (1 - m) * result + m * tanh(eval / (2 * eval_scale))
 
 ``result`` is the game result from the side to move (1, 0, -1); the eval term (``m = sl.eval_mix``) is used
 only for records that carry an engine evaluation (hcpe, hcpe3), as dlshogi mixes its value target. The
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from keisei.config import KeiseiConfig
 from keisei.models import amp_dtype, build_model, unwrap_model
+from keisei.rl.policy_value import PolicyValueStep, cosine
 from keisei.run.checkpoints import CheckpointManager, model_payload
 from keisei.run.metrics import MetricsManager
 from keisei.run.session import SessionManager
@@ -176,16 +177,14 @@ class SLTrainer:
         self.model = build_model(config.model).to(self.device)
         if t.compile:
             self.model.compile()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.cfg.learning_rate,
-                                           weight_decay=self.cfg.weight_decay)
         per_epoch = math.ceil(len(self.train_set) / self.cfg.batch_size)
         self.total_steps = per_epoch * self.cfg.epochs
         if self.cfg.max_steps:
             self.total_steps = min(self.total_steps, self.cfg.max_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, self.total_steps) / self.total_steps)))
         self.amp_dtype = amp_dtype(t.amp, self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.update = PolicyValueStep(  # the search learner's update too (keisei.rl.policy_value)
+            self.model, optimizer="adamw", learning_rate=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay,
+            value_coef=self.cfg.value_coef, lr_multiplier=cosine(self.total_steps), amp_dtype=self.amp_dtype)
         self.encoder = _Encoder(self.cfg.batch_size)
         self.checkpoints = CheckpointManager(self.run_dir, t.keep_checkpoints)
         self.steps = 0
@@ -203,28 +202,17 @@ class SLTrainer:
         return obs, labels, z
 
     def _forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-            logits, value = self.model(obs)
-        return logits.float(), value.float()
+        return self.update.forward(obs)
 
     def train_step(self, recs: np.ndarray) -> tuple[float, float]:
         return self.train_tensors(*self._tensors(recs))
 
     def train_tensors(self, obs: torch.Tensor, labels: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
         """One update on a decoded batch; -> (policy loss, value loss)."""
-        self.model.train()
-        logits, value = self._forward(obs)
-        policy_loss = F.cross_entropy(logits, labels)
-        value_loss = F.mse_loss(value, z)
-        loss = policy_loss + self.cfg.value_coef * value_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
+        losses = self.update.step(obs, labels, z)
         self.steps += 1
         self.samples += len(labels)
-        return policy_loss.item(), value_loss.item()
+        return losses.policy_loss.item(), losses.value_loss.item()
 
     def _decoded(self, batches: list[np.ndarray]) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """(obs, labels, z) on the device for each index batch, decoded here or by ``sl.loader_workers`` processes."""
@@ -292,7 +280,7 @@ class SLTrainer:
                         rate = (self.samples - last_samples) / max(now - last_t, 1e-9)
                         last_t, last_samples = now, self.samples
                         metrics.log_dict({"sl/train_policy_loss": pl, "sl/train_value_loss": vl,
-                                          "sl/samples_per_s": rate, "sl/lr": self.scheduler.get_last_lr()[0]},
+                                          "sl/samples_per_s": rate, "sl/lr": self.update.lr},
                                          self.samples)
                     if self.steps % cfg.val_interval_steps == 0:
                         val = self.validate()

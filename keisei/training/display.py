@@ -18,7 +18,8 @@ from keisei.timefmt import format_duration
 logger = logging.getLogger(__name__)
 
 LOSS_KEYS = (("policy", "losses/policy_loss"), ("value", "losses/value_loss"),
-             ("entropy", "losses/entropy"), ("kl", "losses/approx_kl"))
+             ("entropy", "losses/entropy"), ("kl", "losses/approx_kl"), ("kl", "losses/kl_prior_target"),
+             ("top1", "losses/top1_agreement"))
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Progress:
             parts.append(f"B/W/D/T {o['black']:.2f}/{o['white']:.2f}/{o['draw']:.2f}/{o['truncated']:.2f}")
         if self.health:
             h = self.health
-            parts.append(f"ends mate {h['mate']:.2f} decl {h['decl']:.2f} rep {h['rep']:.2f} "
+            resign = f"resign {h['resign']:.2f} " if h.get("resign") else ""
+            parts.append(f"ends mate {h['mate']:.2f} {resign}decl {h['decl']:.2f} rep {h['rep']:.2f} "
                          f"limit {h['limit']:.2f}, {h['length']:.0f} plies")
         if self.losses:
             parts.append(" ".join(f"{k} {v:.4g}" for k, v in self.losses.items()))
@@ -81,7 +83,7 @@ class Progress:
 
 def game_health(metrics: dict[str, float]) -> dict[str, float]:
     """How the window's self-play games ended, from the ``games/reason/*`` shares: ``mate`` (checkmate or no
-    legal move), ``decl`` (entering-king declaration), ``rep`` (repetition, perpetual check), ``limit`` (the ply
+    legal move), ``resign`` (search self-play resignations), ``decl`` (entering-king declaration), ``rep`` (repetition, perpetual check), ``limit`` (the ply
     limit), and ``length`` (mean plies); {} when no game finished in the window."""
     if "games/mean_length" not in metrics:
         return {}
@@ -89,7 +91,7 @@ def game_health(metrics: dict[str, float]) -> dict[str, float]:
     def share(*reasons: str) -> float:
         return sum(metrics.get(f"games/reason/{r}", 0.0) for r in reasons)
 
-    return {"mate": share("checkmate", "no_moves"), "decl": share("impasse"),
+    return {"mate": share("checkmate", "no_moves"), "resign": share("resign"), "decl": share("impasse"),
             "rep": share("repetition", "perpetual_check"), "limit": share("max_plies"),
             "length": metrics["games/mean_length"]}
 

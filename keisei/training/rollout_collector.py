@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,10 +21,11 @@ from keisei.weights import WeightSnapshot
 class RolloutCollector:
     """Collects ppo.num_steps steps of env.num_envs games per batch with the live model (version = updates).
 
-    ``env_seed`` seeds the games (default training.seed; torchrun ranks pass their own)."""
+    ``env_seed`` seeds the games (default training.seed; torchrun ranks pass their own). ``run_dir`` is not
+    used: PPO's experience lives in memory only."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
-                 net_time: Stopwatch, env_seed: int | None = None) -> None:
+                 net_time: Stopwatch, env_seed: int | None = None, run_dir: Path | None = None) -> None:
         cfg, p = config, config.ppo
         self.ppo = p
         self.counters = counters

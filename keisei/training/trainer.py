@@ -133,7 +133,8 @@ class Trainer:
         self.weights = ModelWeightManager(cfg.evaluation.weight_cache_entries, cfg.evaluation.weight_cache_bytes)
         self.publisher = WeightPublisher(self.models.model, cfg.model, self.counters, self.weights)
         self.collector: Collector = build_collector(cfg, self.models.model, self.device, self.counters,
-                                                    self.net_time, env_seed=self.world.rank_seed(t.seed))
+                                                    self.net_time, env_seed=self.world.rank_seed(t.seed),
+                                                    run_dir=self.run_dir)
         self.publisher.add_listener(self.collector.on_publish)
         self.publisher.sync_source = self.collector.sync_state
         if cfg.parallel.enabled:  # the collector set the learner's threads to what the workers leave
@@ -160,7 +161,8 @@ class Trainer:
         self.models.restore(payload, path)
         try:
             if payload["env_state"] is None:  # saved by a parallel run: the games restart (statistical resume)
-                logger.info("the checkpoint holds no env games (parallel run); starting fresh games")
+                logger.info("the checkpoint holds no env games (actor processes or search self-play); "
+                            "starting fresh games")
             else:
                 self.collector.load_state_dict(payload["env_state"])
         except (KeyError, ValueError, TypeError) as exc:

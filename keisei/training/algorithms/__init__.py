@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keisei.config import ConfigError, KeiseiConfig
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 #: training.algorithm -> "module:attribute" of its Algorithm (imported when chosen)
 ALGORITHMS: dict[str, str] = {
     "ppo": "keisei.training.algorithms.ppo:PPO",
+    "alphazero": "keisei.training.algorithms.alphazero:ALPHAZERO",
 }
 
 
@@ -38,7 +40,7 @@ class Algorithm:
     checkpoint_keys: tuple[str, ...]
     #: (config, model, device, grad_sync) -> Learner; grad_sync joins data-parallel ranks (None: alone)
     build_learner: Callable[[KeiseiConfig, nn.Module, torch.device, GradientSync | None], Learner]
-    #: (config, model, device, counters, net_time, env_seed) -> the in-process Collector
+    #: (config, model, device, counters, net_time, env_seed, run_dir=) -> the in-process Collector
     in_process_collector: Callable[..., Collector]
     #: config -> what actor processes play (parallel.enabled)
     segments: Callable[[KeiseiConfig], SegmentKind]
@@ -59,11 +61,12 @@ def algorithm(config: KeiseiConfig) -> Algorithm:
 
 
 def build_collector(config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
-                    net_time: Stopwatch, env_seed: int | None = None) -> Collector:
-    """The algorithm's in-process Collector, or the actor processes' ParallelCollector when parallel.enabled."""
+                    net_time: Stopwatch, env_seed: int | None = None, run_dir: Path | None = None) -> Collector:
+    """The algorithm's in-process Collector, or the actor processes' ParallelCollector when parallel.enabled.
+    ``run_dir``: the run's directory (a collector that writes its experience to disk writes it there)."""
     algo = algorithm(config)
     if config.parallel.enabled:
         from keisei.training.parallel import ParallelCollector
 
         return ParallelCollector(config, model, device, counters, net_time, env_seed, kind=algo.segments(config))
-    return algo.in_process_collector(config, model, device, counters, net_time, env_seed)
+    return algo.in_process_collector(config, model, device, counters, net_time, env_seed, run_dir=run_dir)
