@@ -132,7 +132,6 @@ class SelfPlayCollector:
 
     def state_dict(self) -> None:
         """Games in progress are not saved: a resume starts new games (the records on disk are kept)."""
-        return None
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise ValueError("search self-play keeps no env state to restore")

@@ -1,0 +1,97 @@
+"""The search learner end to end: `training.algorithm = "alphazero"` in the Trainer and the CLI, its records on
+disk, the reuse cap, resume after SIGKILL, and the configurations it refuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from training_helpers import REPO, cli_env, run_cli, tiny_config
+
+from keisei.checkpoint import load_checkpoint
+from keisei.config import ConfigError
+from keisei.shogi import load_record
+from keisei.shogi.replay import list_shards, read_shard
+from keisei.training.trainer import Trainer
+
+AZ = ["training.algorithm=alphazero", "selfplay.simulations=4", "selfplay.cheap_simulations=2",
+      "selfplay.collect_plies=10", "search.batch_size=4", "alphazero.batch_size=32", "alphazero.min_positions=20",
+      "alphazero.val_every=4", "env.max_plies=30"]
+
+
+def test_a_run_writes_its_records_and_trains_under_the_reuse_cap(tmp_path):
+    cfg = tiny_config(*AZ, "training.total_timesteps=400", "logging.save_selfplay_games_every=1")
+    trainer = Trainer(cfg, run_dir=tmp_path / "run")
+    summary = trainer.run()
+    assert summary.timesteps == 400 and summary.updates == 10  # 4 games x 10 plies per iteration
+    shards = list_shards(tmp_path / "run" / "replay")
+    assert shards
+    rows = sum(len(read_shard(p).positions) for p in shards)
+    learner = trainer.models.learner
+    window = learner.window
+    assert window.written + window.val_written == rows and window.val_written > 0
+    assert 0 < learner.samples <= 4.0 * window.written  # the reuse cap (train_per_data 4)
+    assert learner.samples > 4.0 * window.written - 32  # ... and used (within one batch)
+    payload = load_checkpoint(summary.last_checkpoint)
+    assert payload["alphazero_state"]["samples"] == learner.samples
+    assert payload["env_state"] is None
+    assert summary.games > 0 and list((tmp_path / "run" / "games").glob("*"))
+    record = load_record(sorted((tmp_path / "run" / "games").glob("*"))[0])
+    assert record.moves  # self-play games are saved as records, as for PPO
+
+
+def test_the_cli_refuses_actor_processes_and_unknown_selfplay_keys(tmp_path):
+    out = run_cli("train", "--preset", "tiny", "--set", "training.algorithm=alphazero", "--set",
+                  "parallel.enabled=true", "--run-dir", str(tmp_path / "r"))
+    assert out.returncode == 2
+    assert "parallel.enabled" in out.stderr and "alphazero" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("train", "--preset", "tiny", "--set", "selfplay.simulation=8", "--run-dir", str(tmp_path / "s"))
+    assert out.returncode == 2 and "selfplay.simulation" in out.stderr and "selfplay.simulations" in out.stderr
+
+
+def test_a_ppo_checkpoint_does_not_resume_an_alphazero_run(tmp_path):
+    ppo = Trainer(tiny_config("training.total_timesteps=32"), run_dir=tmp_path / "ppo").run()
+    with pytest.raises((ConfigError, ValueError), match="alphazero_state"):
+        Trainer(tiny_config(*AZ, "training.total_timesteps=400"), run_dir=tmp_path / "az", resume=ppo.last_checkpoint)
+
+
+def test_resume_after_sigkill_reads_every_written_shard(tmp_path):
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "keisei.cli", "train", "--preset", "tiny", "--run-dir", str(run)]
+    for kv in [*AZ, "training.total_timesteps=100000", "training.checkpoint_interval_timesteps=80",
+               "training.torch_threads=1", "model.blocks=1", "model.channels=16", "model.value_hidden=16",
+               "env.num_envs=4", "evaluation.enable_periodic_evaluation=false", "display.mode=plain"]:
+        args += ["--set", kv]
+    proc = subprocess.Popen(args, cwd=REPO, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ckpts = list((run / "checkpoints").glob("ckpt_*.pt"))
+            if len(list_shards(run / "replay")) >= 3 and len(ckpts) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the run wrote no shards and checkpoints in 120 s")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = [p.name for p in list_shards(run / "replay")]
+    for p in list_shards(run / "replay"):
+        read_shard(p)  # every shard on disk is whole: written atomically
+    cfg = tiny_config(*AZ, "training.total_timesteps=100000")
+    trainer = Trainer(cfg, run_dir=run, resume="latest")
+    start_samples = trainer.models.learner.samples
+    trainer.loop.iteration()
+    learner = trainer.models.learner
+    assert set(before) <= learner.window.seen  # the resumed learner trains on every file written before the kill
+    assert learner.samples >= start_samples
+    after = [p.name for p in list_shards(run / "replay")]
+    assert after[: len(before)] == before and len(after) >= len(before)  # names continue, nothing overwritten
+    ids = [read_shard(run / "replay" / n).positions["game_id"] for n in after]
+    flat = [int(i) for arr in ids for i in set(arr.tolist())]
+    assert len(flat) == len(set(flat))  # game ids continue after the resume: no id is reused
+    trainer.close()
