@@ -1,4 +1,4 @@
-"""`keisei bench env|learn|search|train|parallel`: every benchmark's arguments, registered here in one place.
+"""`keisei bench env|learn|search|selfplay|train|parallel|usi`: every benchmark's arguments, registered here in one place.
 
 The benchmarks live in keisei/bench/ (figures for the README; never asserted in tests); each module's
 ``main(args)`` runs one and is imported only when chosen.
@@ -69,6 +69,19 @@ def register(sub) -> None:
     s.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=_runner("search"))
+
+    sp = bsub.add_parser("selfplay", help="search self-play positions/s by simulations, vs the network-bound limit",
+                         formatter_class=DEFAULTS)
+    sp.add_argument("--seconds", type=float, default=20.0, help="per configuration")
+    sp.add_argument("--sims", default="8,16,32,64", help="comma-separated simulations per move")
+    sp.add_argument("--games", type=int, default=32, help="games played together")
+    sp.add_argument("--max-plies", type=int, default=160, help="ply limit of the games")
+    sp.add_argument("--batch-size", type=int, default=16, help="leaves per tree per network call")
+    sp.add_argument("--evaluators", default="stub,net", help="stub, net or both")
+    sp.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
+    sp.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the network runs")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=_runner("selfplay"))
 
     t = bsub.add_parser("train", help="steps/s of the real trainer per CPU thread setting (idle or loaded)", 
                         formatter_class=DEFAULTS)
