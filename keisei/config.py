@@ -333,9 +333,6 @@ class KeiseiConfig(_Section):
     def _check_parallel(self) -> KeiseiConfig:
         """Fields that make no sense together (checked whether or not parallel.enabled is set)."""
         p = self.parallel
-        if self.training.algorithm == "alphazero" and p.enabled:
-            raise ValueError("parallel.enabled: actor processes are not built for training.algorithm = "
-                             "'alphazero' yet; it trains in one process (unset parallel.enabled)")
         if p.enabled and p.num_workers > self.env.num_envs:
             raise ValueError(f"parallel.num_workers ({p.num_workers}) exceeds env.num_envs ({self.env.num_envs}): "
                              "each worker plays at least one env")

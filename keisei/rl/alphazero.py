@@ -43,7 +43,7 @@ class AlphaZeroLearner:
 
     def __init__(self, model: nn.Module, cfg: AlphaZeroConfig, total_timesteps: int,
                  device: torch.device | str = "cpu", *, value_mix: float = 0.0, grad_sync: GradientSync | None = None,
-                 seed: int = 1, amp: str = "off", val_positions: int = 2048) -> None:
+                 seed: int = 1, amp: str = "off", val_positions: int = 2048, max_policy_lag: int | None = None) -> None:
         self.model = model
         self.cfg = cfg
         self.device = torch.device(device)
@@ -51,6 +51,8 @@ class AlphaZeroLearner:
         self.total_timesteps = total_timesteps
         self.timesteps = 0  # moves played in self-play so far (the LR schedule's clock)
         self.samples = 0  # positions trained on so far
+        self.version = 0  # learn() calls so far: the model version (the run's updates)
+        self.max_policy_lag = max_policy_lag  # actor processes: rows older than version - this are not read
         self.rng = np.random.default_rng(seed)
         self.val_positions = val_positions
         schedule = lr_lambda(cfg.lr_schedule, max(total_timesteps, 1))
@@ -74,8 +76,12 @@ class AlphaZeroLearner:
     def learn(self, batch: SelfPlayBatch) -> dict[str, float]:
         """Read new records, then train as many steps as the reuse cap allows; metrics by name."""
         cfg = self.cfg
+        first = self.window is None
         window = self._window(batch.replay_dir)
-        window.refresh()
+        # the first scan (a new run, or a resume re-reading the run's replay) takes every row on disk
+        lag = None if first or self.max_policy_lag is None else self.version - self.max_policy_lag
+        window.refresh(min_version=lag, now=self.version)
+        self.version += 1
         self.timesteps += batch.steps
         steps = 0
         if window.written >= cfg.min_positions and window.size:
@@ -91,6 +97,7 @@ class AlphaZeroLearner:
             "alphazero/updates": float(max(steps, 0)), "alphazero/lr": self.update.lr,
             "replay/window": float(window.size), "replay/written": float(window.written),
             "replay/reuse": self.samples / max(window.written, 1), "replay/skipped_shards": float(len(window.skipped)),
+            "replay/stale": float(window.stale),
         }
         if steps > 0:
             names = {"loss": "losses/loss", "policy_loss": "losses/policy_loss", "value_loss": "losses/value_loss",
@@ -119,7 +126,8 @@ class AlphaZeroLearner:
 
     def checkpoint_state(self) -> dict[str, Any]:
         return {"alphazero_state": {"update": self.update.state_dict(), "samples": self.samples,
-                                    "timesteps": self.timesteps, "rng": self.rng.bit_generator.state}}
+                                    "timesteps": self.timesteps, "version": self.version,
+                                    "rng": self.rng.bit_generator.state}}
 
     def load_checkpoint_state(self, payload: dict[str, Any]) -> None:
         if "alphazero_state" not in payload:
@@ -128,4 +136,5 @@ class AlphaZeroLearner:
         self.update.load_state_dict(state["update"])
         self.samples = int(state["samples"])
         self.timesteps = int(state["timesteps"])
+        self.version = int(state["version"])
         self.rng.bit_generator.state = state["rng"]

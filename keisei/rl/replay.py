@@ -87,12 +87,17 @@ class ReplayWindow:
         self.written = 0
         self.val_written = 0
         self.skipped: list[str] = []
+        self.stale = 0  # rows not added: older than the policy lag allows (actor processes)
+        self.ingested: list[tuple[str, int, int]] = []  # (shard, learner version when read, oldest row version)
         self.eligible = np.zeros(0, np.int64)  # indices into train.positions that may be sampled
         self.fs = get_feature_set("dlshogi")
         self.board = cshogi.Board()
 
-    def refresh(self) -> int:
-        """Read shards not read before; -> positions added to the training split."""
+    def refresh(self, min_version: int | None = None, now: int = 0) -> int:
+        """Read shards not read before; -> positions added to the training split. With ``min_version``, rows
+        made by an older policy version are not added (counted in ``stale``): actor processes' records must be
+        within the run's policy lag when the learner takes them. ``now`` (the learner's version) is kept with
+        each shard's rows as ``ingested``."""
         added = 0
         for path in list_shards(self.directory):
             if path.name in self.seen:
@@ -105,9 +110,14 @@ class ReplayWindow:
                 self.skipped.append(path.name)
                 continue
             pos = shard.positions
+            if min_version is not None:
+                fresh = pos["version"] >= min_version
+                self.stale += int((~fresh).sum())
+                pos = pos[fresh]
             held = (pos["game_id"] % self.cfg.val_every == 0) if self.cfg.val_every else np.zeros(len(pos), bool)
             if (~held).any():
                 self._add(self.train, pos, ~held, shard.labels, shard.probs)
+                self.ingested.append((path.name, now, int(pos["version"][~held].min())))
                 added += int((~held).sum())
             if held.any():
                 self._add(self.val, pos, held, shard.labels, shard.probs)

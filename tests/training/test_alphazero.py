@@ -44,11 +44,23 @@ def test_a_run_writes_its_records_and_trains_under_the_reuse_cap(tmp_path):
     assert record.moves  # self-play games are saved as records, as for PPO
 
 
-def test_the_cli_refuses_actor_processes_and_unknown_selfplay_keys(tmp_path):
-    out = run_cli("train", "--preset", "tiny", "--set", "training.algorithm=alphazero", "--set",
-                  "parallel.enabled=true", "--run-dir", str(tmp_path / "r"))
-    assert out.returncode == 2
-    assert "parallel.enabled" in out.stderr and "alphazero" in out.stderr and "Traceback" not in out.stderr
+def test_two_actor_processes_write_their_own_shards_and_every_trained_row_is_within_the_lag(tmp_path):
+    cfg = tiny_config(*AZ, "training.total_timesteps=1200", "parallel.enabled=true", "parallel.num_workers=2",
+                      "parallel.max_policy_lag=1", "parallel.sync_interval_updates=1")
+    trainer = Trainer(cfg, run_dir=tmp_path / "run")
+    summary = trainer.run()
+    assert summary.timesteps >= 1200
+    writers = {p.name.split("-")[0] for p in list_shards(tmp_path / "run" / "replay")}
+    assert len(writers) == 2  # one writer per actor process
+    window = trainer.models.learner.window
+    checked = [(now, oldest) for _name, now, oldest in window.ingested if now > 0]  # not the first scan
+    assert len(checked) >= 3
+    assert all(oldest >= now - 1 for now, oldest in checked), checked  # max_policy_lag 1
+    ids = [read_shard(p).positions["game_id"] for p in list_shards(tmp_path / "run" / "replay")]
+    assert len({int(i) for arr in ids for i in set(arr.tolist())}) == sum(len(set(a.tolist())) for a in ids)
+
+
+def test_the_cli_names_an_unknown_selfplay_key(tmp_path):
     out = run_cli("train", "--preset", "tiny", "--set", "selfplay.simulation=8", "--run-dir", str(tmp_path / "s"))
     assert out.returncode == 2 and "selfplay.simulation" in out.stderr and "selfplay.simulations" in out.stderr
 

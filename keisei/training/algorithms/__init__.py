@@ -42,8 +42,8 @@ class Algorithm:
     build_learner: Callable[[KeiseiConfig, nn.Module, torch.device, GradientSync | None], Learner]
     #: (config, model, device, counters, net_time, env_seed, run_dir=) -> the in-process Collector
     in_process_collector: Callable[..., Collector]
-    #: config -> what actor processes play (parallel.enabled)
-    segments: Callable[[KeiseiConfig], SegmentKind]
+    #: (config, run_dir) -> what actor processes play (parallel.enabled)
+    segments: Callable[[KeiseiConfig, Path | None], SegmentKind]
     #: env steps one rank collects per update
     steps_per_update: Callable[[KeiseiConfig], int]
     #: (learner, config, counters, world_size): point the learner's schedule at the run's end from where it
@@ -68,5 +68,5 @@ def build_collector(config: KeiseiConfig, model: nn.Module, device: torch.device
     if config.parallel.enabled:
         from keisei.training.parallel import ParallelCollector
 
-        return ParallelCollector(config, model, device, counters, net_time, env_seed, kind=algo.segments(config))
+        return ParallelCollector(config, model, device, counters, net_time, env_seed, kind=algo.segments(config, run_dir))
     return algo.in_process_collector(config, model, device, counters, net_time, env_seed, run_dir=run_dir)

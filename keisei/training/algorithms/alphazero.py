@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from keisei.config import ConfigError, KeiseiConfig
+from keisei.config import ConfigError, EnvConfig, KeiseiConfig
 from keisei.rl import GradientSync
 from keisei.rl.alphazero import AlphaZeroLearner, SelfPlayBatch
 from keisei.run.counters import Counters
@@ -31,6 +32,7 @@ from keisei.shogi.vecenv import parse_opening
 from keisei.training.algorithms import Algorithm
 from keisei.training.collector import Collected, SyncState
 from keisei.training.game_stats import FinishedGame
+from keisei.training.parallel.segments import Segment, SlotField
 from keisei.weights import WeightSnapshot
 
 WRITER = "main"  # the in-process collector's shard names: main-00000000.npz, ...
@@ -48,9 +50,9 @@ class _TimedEvaluator(NetworkEvaluator):
             return super().__call__(obs, mask)
 
 
-def next_game_id(replay_dir: Path) -> int:
+def next_game_id(replay_dir: Path, writer: str = WRITER) -> int:
     """One past the largest game id in the writer's newest shard (0 in an empty directory)."""
-    mine = [p for p in list_shards(replay_dir) if p.name.startswith(f"{WRITER}-")]
+    mine = [p for p in list_shards(replay_dir) if p.name.startswith(f"{writer}-")]
     for path in reversed(mine):
         try:
             ids = read_shard(path).positions["game_id"]
@@ -59,6 +61,19 @@ def next_game_id(replay_dir: Path) -> int:
         if len(ids):
             return int(ids.max()) + 1
     return 0
+
+
+def write_games(replay_dir: Path, writer: str, played: list[PlayedGame]) -> ReplayShard | None:
+    """The finished games' positions as the writer's next shard (None, and no file, when they recorded none)."""
+    parts = [g.shard for g in played if len(g.shard.positions)]
+    if not parts:
+        return None
+    offsets = np.cumsum([0] + [len(p.labels) for p in parts[:-1]])
+    positions = np.concatenate([p.positions for p in parts])
+    positions["policy_start"] += np.repeat(offsets, [len(p.positions) for p in parts]).astype(np.uint32)
+    shard = ReplayShard(positions, np.concatenate([p.labels for p in parts]), np.concatenate([p.probs for p in parts]))
+    write_shard(next_shard_name(replay_dir, writer), shard)
+    return shard
 
 
 class SelfPlayCollector:
@@ -89,7 +104,7 @@ class SelfPlayCollector:
         played: list[PlayedGame] = []
         for _ in range(self.config.selfplay.collect_plies):
             played += self.games.step(version)
-        shard = self._write(played)
+        shard = write_games(self.replay_dir, WRITER, played)
         wall = time.perf_counter() - start
         st = self.games.stats.take()
         positions = len(shard.positions) if shard is not None else 0
@@ -110,19 +125,6 @@ class SelfPlayCollector:
         finished = [FinishedGame(g.winner, g.reason, g.plies, g.truncated, g.start_sfen, g.moves) for g in played]
         batch = SelfPlayBatch(steps=st.moves, versions=versions, replay_dir=self.replay_dir, positions=positions)
         return Collected(batch, finished, {k: v for k, v in stats.items() if not math.isnan(v)})
-
-    def _write(self, played: list[PlayedGame]) -> ReplayShard | None:
-        """The finished games' positions as one shard (None when they recorded none)."""
-        parts = [g.shard for g in played if len(g.shard.positions)]
-        if not parts:
-            return None
-        offsets = np.cumsum([0] + [len(p.labels) for p in parts[:-1]])
-        positions = np.concatenate([p.positions for p in parts])
-        positions["policy_start"] += np.repeat(offsets, [len(p.positions) for p in parts]).astype(np.uint32)
-        shard = ReplayShard(positions, np.concatenate([p.labels for p in parts]),
-                            np.concatenate([p.probs for p in parts]))
-        write_shard(next_shard_name(self.replay_dir, WRITER), shard)
-        return shard
 
     def on_publish(self, snapshot: WeightSnapshot) -> None:
         """Nothing to send: the live model is the published one."""
@@ -145,8 +147,10 @@ def build_learner(config: KeiseiConfig, model: nn.Module, device: torch.device,
     if grad_sync is not None:
         raise ConfigError("training.algorithm = 'alphazero' trains in one process; torchrun ranks are not built "
                           "for it yet (run `keisei train` without torchrun)")
+    lag = config.parallel.max_policy_lag if config.parallel.enabled else None
     return AlphaZeroLearner(model, config.alphazero, config.training.total_timesteps, device,
-                            value_mix=config.alphazero.value_mix, seed=config.training.seed, amp=config.training.amp)
+                            value_mix=config.alphazero.value_mix, seed=config.training.seed, amp=config.training.amp,
+                            max_policy_lag=lag)
 
 
 def replan(learner: AlphaZeroLearner, config: KeiseiConfig, counters: dict[str, int], world_size: int) -> None:
@@ -154,8 +158,64 @@ def replan(learner: AlphaZeroLearner, config: KeiseiConfig, counters: dict[str, 
     learner.set_total_timesteps(config.training.total_timesteps)
 
 
-def _no_segments(config: KeiseiConfig) -> Any:
-    raise ConfigError("parallel.enabled: actor processes are not built for training.algorithm = 'alphazero' yet")
+#: what an actor process ships per segment: counts only (its positions are already in its shards on disk)
+AZ_SCHEMA: dict[str, SlotField] = {
+    "moves": SlotField(torch.int64, (), per_step=False),
+    "positions": SlotField(torch.int64, (), per_step=False),
+}
+
+
+class AZActor:
+    """Search self-play in an actor process (keisei.training.parallel.segments.Actor): plays
+    ``selfplay.collect_plies`` plies of its games with the weights its worker keeps current, writes the games
+    that finished as a shard of its own (writer ``a<seed>``: unique per worker incarnation) and reports counts."""
+
+    def __init__(self, settings: dict[str, Any], model: nn.Module, env: EnvConfig, device: torch.device,
+                 seed: int) -> None:
+        from keisei.config import SearchConfig, SelfPlayConfig
+
+        self.settings = settings
+        self.replay_dir = Path(settings["replay_dir"])
+        self.writer = f"a{seed}"
+        self.num_envs = env.num_envs
+        openings = [parse_opening(o, env.max_plies, env.impasse_points) for o in env.openings] or None
+        self.games = SelfPlayGames(
+            NetworkEvaluator(model, device), SearchConfig(**settings["search"]), SelfPlayConfig(**settings["selfplay"]),
+            num_games=env.num_envs, openings=openings, max_plies=env.max_plies, impasse_points=env.impasse_points,
+            seed=seed, first_game_id=seed * 1_000_000 + next_game_id(self.replay_dir, self.writer))
+
+    def play(self, beat: Callable[[], None], run_timesteps: int, version: int) -> Segment:
+        played: list[PlayedGame] = []
+        for _ in range(self.settings["collect_plies"]):
+            beat()
+            played += self.games.step(version)
+        shard = write_games(self.replay_dir, self.writer, played)
+        moves = self.games.stats.take().moves
+        counts = {"moves": torch.zeros(self.num_envs, dtype=torch.int64),
+                  "positions": torch.zeros(self.num_envs, dtype=torch.int64)}
+        counts["moves"][0] = moves
+        counts["positions"][0] = len(shard.positions) if shard is not None else 0
+        finished = [FinishedGame(g.winner, g.reason, g.plies, g.truncated, g.start_sfen, g.moves) for g in played]
+        return Segment(counts, moves, finished)
+
+
+class AZSegments:
+    """alphazero's SegmentKind: AZ_SCHEMA, AZActor, and a SelfPlayBatch pointing at the replay directory."""
+
+    length_field = "selfplay.collect_plies"
+    schema = AZ_SCHEMA
+    actor = AZActor
+
+    def __init__(self, config: KeiseiConfig, run_dir: Path | None = None) -> None:
+        self.num_steps = config.selfplay.collect_plies
+        self.replay_dir = Path(run_dir or ".") / "replay"
+        self.actor_settings = {"replay_dir": str(self.replay_dir), "collect_plies": config.selfplay.collect_plies,
+                               "search": config.search.model_dump(), "selfplay": config.selfplay.model_dump()}
+
+    def assemble(self, segments: list[tuple[int, dict[str, Tensor]]], device: torch.device) -> SelfPlayBatch:
+        moves = sum(int(seg["moves"].sum()) for _, seg in segments)
+        versions = torch.cat([torch.full((int(seg["positions"].sum()),), v, dtype=torch.int64) for v, seg in segments])
+        return SelfPlayBatch(steps=moves, versions=versions, replay_dir=self.replay_dir, positions=len(versions))
 
 
 ALPHAZERO = Algorithm(
@@ -163,7 +223,7 @@ ALPHAZERO = Algorithm(
     checkpoint_keys=AlphaZeroLearner.checkpoint_keys,
     build_learner=build_learner,
     in_process_collector=SelfPlayCollector,
-    segments=_no_segments,
+    segments=AZSegments,
     steps_per_update=lambda config: config.env.num_envs * config.selfplay.collect_plies,
     replan=replan,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -72,7 +73,7 @@ class PPOActor:
         self.steps = StepManager(model, self.envs, device, settings["amp"], Stopwatch())
         self.buffer = RolloutBuffer(settings["num_steps"], env.num_envs, device)  # copied into the slot when done
 
-    def play(self, beat: Callable[[], None], run_timesteps: int) -> Segment:
+    def play(self, beat: Callable[[], None], run_timesteps: int, version: int) -> Segment:
         from keisei.training.step_manager import material_coef
 
         s = self.settings
@@ -90,7 +91,8 @@ class PPOSegments:
     schema = PPO_SCHEMA
     actor = PPOActor
 
-    def __init__(self, config: KeiseiConfig) -> None:
+    def __init__(self, config: KeiseiConfig, run_dir: Path | None = None) -> None:
+        """``run_dir`` is not used: PPO's segments travel in shared memory only."""
         p, t = config.ppo, config.training
         self.num_steps = p.num_steps
         self.actor_settings = {"num_steps": p.num_steps, "material_reward_coef": p.material_reward_coef,

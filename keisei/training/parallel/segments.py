@@ -7,7 +7,7 @@ knows no algorithm's fields. An algorithm's collector gives it a :class:`Segment
   slots are allocated from it, and a worker copies exactly these fields into a slot (a narrower slot dtype,
   e.g. 0/1 planes as uint8, is checked to lose nothing);
 * ``actor`` / ``actor_settings``: a module-level class (pickled by reference into the spawned worker) built as
-  ``actor(settings, model, env_config, device, seed)`` whose ``play(beat, run_timesteps)`` plays one segment
+  ``actor(settings, model, env_config, device, seed)`` whose ``play(beat, run_timesteps, version)`` plays one segment
   with the model the worker keeps up to date and returns a :class:`Segment`;
 * ``assemble(segments, device)``: the learner's batch from the segments taken (each with the policy version
   that made it), columns side by side.
@@ -56,9 +56,10 @@ class Segment:
 class Actor(Protocol):
     """Plays segments in a worker process (the worker keeps ``model`` on the latest published weights)."""
 
-    def play(self, beat: Callable[[], None], run_timesteps: int) -> Segment:
+    def play(self, beat: Callable[[], None], run_timesteps: int, version: int) -> Segment:
         """One segment; ``beat()`` before every env step (heartbeat, raises to stop); ``run_timesteps``: the
-        run's timesteps when the segment starts (e.g. for annealed reward shaping)."""
+        run's timesteps when the segment starts (e.g. for annealed reward shaping); ``version``: the policy
+        version the worker's model holds (the segment's tag; an actor that writes records tags them with it)."""
         ...
 
 

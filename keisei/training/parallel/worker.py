@@ -93,7 +93,7 @@ class _Actor:
         while True:
             self.beat()
             seg_version = version
-            segment = actor.play(self.beat, self.table.timesteps)
+            segment = actor.play(self.beat, self.table.timesteps, seg_version)
             slot, version = self._wait_for_slot(model, version)
             self._write(slot, segment)
             now = time.monotonic()
