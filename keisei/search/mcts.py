@@ -121,6 +121,10 @@ class BatchedMCTS:
         self._roots.clear()
         self._rng = np.random.default_rng(self.config.seed)
 
+    def forget(self, key: Hashable) -> None:
+        """Drop the key's tree (its game is over)."""
+        self._roots.pop(key, None)
+
     def advance(self, index: Hashable, move: str) -> None:
         """Tree reuse: the game at ``index`` played ``move``; keep that subtree as the root of its next search."""
         root = self._roots.get(index)

@@ -195,6 +195,7 @@ class SelfPlayGames:
         moves = game.moves
         labels = np.concatenate(slot.labels) if slot.labels else np.zeros(0, np.uint16)
         probs = np.concatenate(slot.probs) if slot.probs else np.zeros(0, np.float32)
+        self.mcts.forget(slot.game_id)
         played = PlayedGame(slot.game_id, game.start_sfen, moves, res.winner, res.reason, res.truncated,
                             ReplayShard(rows, labels, probs), slot.would_resign, res.reason == "resign")
         self.slots[index] = self._new_slot()

@@ -1,4 +1,5 @@
-"""Game records in bulk, for supervised learning: CSA, KIF/KIFU, dlshogi hcpe and hcpe3 files.
+"""Game records in bulk, for supervised learning: CSA, KIF/KIFU, dlshogi hcpe and hcpe3 files, search self-play
+shards.
 
 ``iter_records(paths)`` walks files and directories and yields, in order, one ``RecordGame`` per game (per
 block of hcpe records) or one ``RecordSkip`` per thing it could not use, naming the file, where in it (line,
@@ -20,6 +21,8 @@ Formats (chosen by suffix; anything else in a directory is a ``unknown_type`` sk
   black 1 / white 2, 4 repetition, 8 entering king, 16 max moves; opponent u8), then per move a 6-byte MoveInfo
   (selectedMove16, eval i16, candidateNum) followed by candidateNum 4-byte (move16, visits) entries. The played
   move is the policy target; visit counts are validated but not used.
+* ``.npz`` - search self-play shards (keisei.shogi.replay, `<run>/replay`): one game per game id, its recorded
+  positions with the move played there and the game's outcome (a game cut at the ply limit has none).
 
 Every move is replayed on a cshogi Board and checked legal. A record with an illegal move is dropped whole
 (``illegal_move``; its result is not trustworthy), naming the move's line (CSA), number (KIF) or byte offset.
@@ -51,7 +54,7 @@ __all__ = [
     "record_files",
 ]
 
-SUFFIXES = {".csa": "csa", ".kif": "kif", ".kifu": "kif", ".hcpe": "hcpe", ".hcpe3": "hcpe3"}
+SUFFIXES = {".csa": "csa", ".kif": "kif", ".kifu": "kif", ".hcpe": "hcpe", ".hcpe3": "hcpe3", ".npz": "replay"}
 SIDE_FILES = frozenset({"errors.jsonl"})  # written beside records (`keisei records generate`): not records, not skips
 HCPE = cshogi.HuffmanCodedPosAndEval  # 38 bytes
 HCPE3_HEADER = np.dtype([("hcp", np.uint8, 32), ("moveNum", "<u2"), ("result", "u1"), ("opponent", "u1")])
@@ -450,4 +453,47 @@ def _hcpe3_game(path: Path, board: cshogi.Board, header: np.void, moves: list[in
                       draw=winner is None and not truncated)
 
 
-_READERS = {"csa": _read_csa, "kif": _read_kif, "hcpe": _read_hcpe, "hcpe3": _read_hcpe3}
+# -- search self-play shards (keisei.shogi.replay) -------------------------------------------------------------
+
+
+def _read_replay(path: Path) -> Iterator[RecordGame | RecordSkip]:
+    """One RecordGame per game of a search self-play shard: its recorded (full-search) positions with the
+    move played there (a playout cap leaves gaps between them) and the game's outcome."""
+    from keisei.shogi.labels import LABEL_LUT
+    from keisei.shogi.replay import FLAG_TRUNCATED, ShardError, read_shard
+
+    try:
+        pos = read_shard(path).positions
+    except ShardError as exc:
+        yield RecordSkip(str(path), "file", "bad_file", str(exc).split(": ", 1)[-1])
+        return
+    board = cshogi.Board()
+    for game_id in np.unique(pos["game_id"]):
+        rows = pos[pos["game_id"] == game_id]
+        where = f"game {int(game_id)}"
+        n = len(rows)
+        m16, colors, keys = np.zeros(n, np.uint16), np.zeros(n, np.uint8), np.zeros(n, np.uint64)
+        bad = None
+        for i, row in enumerate(rows):
+            if not hcp_kings_valid(row["hcp"])[0]:
+                bad = RecordSkip(str(path), where, "bad_position", f"ply {int(row['ply'])}: not a HuffmanCodedPos")
+                break
+            board.set_hcp(row["hcp"])
+            legal = np.fromiter(board.legal_moves, dtype=np.int64)
+            hit = legal[LABEL_LUT[(legal & 0x7FFF) | (board.turn << 15)] == int(row["move"])]
+            if len(hit) != 1:
+                bad = RecordSkip(str(path), where, "illegal_move", f"ply {int(row['ply'])}: label {int(row['move'])}")
+                break
+            m16[i], colors[i], keys[i] = cshogi.move16(int(hit[0])), board.turn, board.zobrist_hash()
+        if bad is not None:
+            yield bad
+            continue
+        truncated = bool(rows["flags"][0] & FLAG_TRUNCATED)
+        outcome = int(rows["outcome"][0])
+        winner = None if truncated or outcome == 0 else (int(colors[0]) if outcome > 0 else 1 - int(colors[0]))
+        yield RecordGame(str(path), where, "replay", np.ascontiguousarray(rows["hcp"]), m16, colors, keys,
+                         _winner_array(n, winner), plies=int(rows["ply"].max()) + 1, truncated=truncated,
+                         draw=winner is None and not truncated)
+
+
+_READERS = {"csa": _read_csa, "kif": _read_kif, "hcpe": _read_hcpe, "hcpe3": _read_hcpe3, "replay": _read_replay}
