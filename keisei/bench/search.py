@@ -37,20 +37,21 @@ def _positions(trees: int, seed: int) -> list[Game]:
     return games
 
 
-def _network(checkpoint: str | None):
+def bench_network(checkpoint: str | None, device: str = "cpu"):
+    """The benchmarks' network on one torch thread: ``checkpoint``'s, or the tiny preset's with seed-0 weights."""
     import torch
 
     torch.set_num_threads(1)
     if checkpoint is not None:
         from keisei.checkpoint import load_model_from_checkpoint
 
-        model, _ = load_model_from_checkpoint(checkpoint, "cpu")
+        model, _ = load_model_from_checkpoint(checkpoint, device)
         return model.eval()
     from keisei.config import load_config
     from keisei.models.registry import build_model
 
     torch.manual_seed(0)
-    return build_model(load_config(preset="tiny").model).eval()
+    return build_model(load_config(preset="tiny").model).to(device).eval()
 
 
 def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: float) -> dict:
@@ -91,7 +92,7 @@ def run_search_bench(
             raise ValueError(f"bench search --evaluators: unknown {name!r}; expected stub and/or net")
         rows = []
         for bs in batch_sizes:
-            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(_network(checkpoint))
+            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(bench_network(checkpoint))
             config = SearchConfig(algorithm=algorithm, batch_size=bs, simulations=sims, mate_depth=mate_depth)
             rows.append(_measure(evaluator, config, trees, sims, seconds))
         out[name] = rows

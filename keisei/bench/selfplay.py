@@ -17,28 +17,13 @@ import time
 
 import numpy as np
 
+from keisei.bench.search import bench_network
 from keisei.config import SearchConfig, SelfPlayConfig
 from keisei.search.evaluator import NetworkEvaluator, UniformEvaluator
 from keisei.search.selfplay import SelfPlayGames
 from keisei.shogi import NUM_ACTIONS, OBS_SHAPE
 
 __all__ = ["main", "run_selfplay_bench"]
-
-
-def _network(checkpoint: str | None, device: str):
-    import torch
-
-    torch.set_num_threads(1)
-    if checkpoint is not None:
-        from keisei.checkpoint import load_model_from_checkpoint
-
-        model, _ = load_model_from_checkpoint(checkpoint, device)
-        return model.eval()
-    from keisei.config import load_config
-    from keisei.models.registry import build_model
-
-    torch.manual_seed(0)
-    return build_model(load_config(preset="tiny").model).to(device).eval()
 
 
 def _forward_limit(evaluator: NetworkEvaluator, batch: int, seconds: float) -> float:
@@ -94,7 +79,7 @@ def run_selfplay_bench(*, seconds: float = 20.0, sims: tuple[int, ...] = (8, 16,
             raise ValueError(f"bench selfplay --evaluators: unknown {name!r}; expected stub and/or net")
         rows = []
         for n in sims:
-            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(_network(checkpoint, device), device)
+            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(bench_network(checkpoint, device), device)
             row = _measure(evaluator, n, games, max_plies, seconds, batch_size, seed)
             if name == "net":
                 limit = _forward_limit(evaluator, max(1, round(row["batch_fill"])), min(5.0, seconds / 2))

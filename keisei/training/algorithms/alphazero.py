@@ -145,8 +145,8 @@ class SelfPlayCollector:
 def build_learner(config: KeiseiConfig, model: nn.Module, device: torch.device,
                   grad_sync: GradientSync | None = None) -> AlphaZeroLearner:
     if grad_sync is not None:
-        raise ConfigError("training.algorithm = 'alphazero' trains in one process; torchrun ranks are not built "
-                          "for it yet (run `keisei train` without torchrun)")
+        raise ConfigError("training.algorithm = 'alphazero': data-parallel torchrun ranks are not built for it yet; "
+                          "run `keisei train` without torchrun (parallel.enabled gives it actor processes)")
     lag = config.parallel.max_policy_lag if config.parallel.enabled else None
     return AlphaZeroLearner(model, config.alphazero, config.training.total_timesteps, device,
                             value_mix=config.alphazero.value_mix, seed=config.training.seed, amp=config.training.amp,
