@@ -107,3 +107,64 @@ def test_resume_after_sigkill_reads_every_written_shard(tmp_path):
     flat = [int(i) for arr in ids for i in set(arr.tolist())]
     assert len(flat) == len(set(flat))  # game ids continue after the resume: no id is reused
     trainer.close()
+
+
+def _mate_in_one_positions(count: int, seed: int = 5) -> list[str]:
+    """SFENs from random games where the side to move (not in check) has a mate in one."""
+    import random
+
+    import cshogi
+
+    rng = random.Random(seed)
+    found: list[str] = []
+    while len(found) < count:
+        board = cshogi.Board()
+        for _ in range(200):
+            moves = list(board.legal_moves)
+            if not moves or board.is_game_over():
+                break
+            board.push(rng.choice(moves))
+            if not board.is_check() and board.mate_move_in_1ply() and board.sfen() not in found:
+                found.append(board.sfen())
+                break
+    return found
+
+
+def test_the_learner_learns_its_search_targets(tmp_path):
+    """A learning test of the whole loop: from mate-in-one openings the search's target is the mating move;
+    after a few iterations the raw network (no search) plays it in most of those positions."""
+    import cshogi
+    import torch
+
+    from keisei.shogi import Game, legal_mask
+    from keisei.shogi.encoding import encode
+
+    sfens = _mate_in_one_positions(6)
+    cfg = tiny_config(*AZ, "training.total_timesteps=1000000", "alphazero.min_positions=8",
+                      "alphazero.batch_size=16", "alphazero.learning_rate=0.003", "selfplay.collect_plies=1",
+                      "env.num_envs=6", "selfplay.full_search_share=1.0", "alphazero.val_every=0",
+                      "alphazero.duplicate_plies=0")
+    cfg.env.openings = sfens
+    trainer = Trainer(cfg, run_dir=tmp_path / "run")
+    model = trainer.models.model
+
+    def mates_played() -> int:
+        hits = 0
+        for sfen in sfens:
+            game = Game(sfen)
+            with torch.no_grad():
+                logits, _ = model(torch.from_numpy(encode(game)[None]))
+            logits = logits[0].masked_fill(~torch.from_numpy(legal_mask(game)), -1e9)
+            board = cshogi.Board(sfen)
+            move = game.label_map()[int(logits.argmax())]
+            board.push(move)
+            hits += board.is_game_over()
+        return hits
+
+    before = mates_played()
+    for _ in range(40):
+        trainer.loop.iteration()
+    after = mates_played()
+    trainer.close()
+    assert trainer.models.learner.samples > 0
+    assert after >= 5 and after > before, (before, after)
