@@ -40,7 +40,7 @@ def test_a_run_writes_its_records_and_trains_under_the_reuse_cap(tmp_path):
     assert payload["alphazero_state"]["samples"] == learner.samples
     assert payload["env_state"] is None
     assert summary.games > 0 and list((tmp_path / "run" / "games").glob("*"))
-    record = load_record(sorted((tmp_path / "run" / "games").glob("*"))[0])
+    record = load_record(min((tmp_path / "run" / "games").glob("*")))
     assert record.moves  # self-play games are saved as records, as for PPO
 
 
