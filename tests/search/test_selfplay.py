@@ -74,7 +74,7 @@ def test_truncated_games_carry_no_outcome_and_decisive_ones_carry_it_from_the_si
 
 
 def test_the_playout_cap_records_only_full_searches():
-    sp, done = _play(SelfPlayConfig(simulations=16, cheap_simulations=2, full_search_share=0.3, resign_threshold=0.0),
+    _, done = _play(SelfPlayConfig(simulations=16, cheap_simulations=2, full_search_share=0.3, resign_threshold=0.0),
                      games=8, steps=50)
     plies = sum(g.plies for g in done)
     recorded = sum(len(g.shard.positions) for g in done)
@@ -93,7 +93,7 @@ class _Losing:
 
 
 def test_resignation_and_played_out_games_measure_false_resigns():
-    sp, done = _play(SelfPlayConfig(simulations=1, full_search_share=1.0, resign_threshold=0.5, resign_playout_share=0.5),
+    _, done = _play(SelfPlayConfig(simulations=1, full_search_share=1.0, resign_threshold=0.5, resign_playout_share=0.5),
                      games=8, steps=40, evaluator=_Losing())
     resigned = [g for g in done if g.resigned]
     played_out = [g for g in done if g.would_resign is not None]
