@@ -138,6 +138,16 @@ def _exit_rank(rc: int) -> None:
     os._exit(rc)
 
 
+def learner_line(config: KeiseiConfig) -> str:
+    """What learns: ``ppo``, or the search learner's self-play settings (the banner's learner line)."""
+    if config.training.algorithm == "alphazero":
+        sp = config.selfplay
+        return (f"alphazero: {sp.root} search self-play, {sp.simulations} simulations on "
+                f"{100 * sp.full_search_share:.0f}% of moves ({sp.cheap_simulations} on the rest), "
+                f"records in <run>/replay")
+    return "ppo"
+
+
 def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, world: World,
           resume: ResumePoint | None) -> int:
     """Build the Trainer (on every rank under torchrun; any rank's setup error stops them all) and run it."""
@@ -187,6 +197,7 @@ def train(args: argparse.Namespace, config: KeiseiConfig, run_dir: Path | None, 
         print(f"TensorBoard:   tensorboard --logdir {trainer.run_dir}", flush=True)
         print(f"model:         {config.model.name}, {trainer.models.num_parameters:,} parameters on "
               f"{trainer.device}", flush=True)
+        print(f"learner:       {learner_line(config)}", flush=True)
         print(f"seed:          {trainer.config.training.seed}", flush=True)
         print(f"threads:       {trainer.session.threads.line()}", flush=True)
         if config.parallel.enabled:

@@ -60,7 +60,13 @@ def test_two_actor_processes_write_their_own_shards_and_every_trained_row_is_wit
     assert len({int(i) for arr in ids for i in set(arr.tolist())}) == sum(len(set(a.tolist())) for a in ids)
 
 
-def test_the_cli_names_an_unknown_selfplay_key(tmp_path):
+def test_the_cli_names_an_unknown_selfplay_key_and_the_banner_names_the_learner(tmp_path):
+    out = run_cli("train", "--preset", "tiny", "--run-dir", str(tmp_path / "b"), *[
+        x for kv in [*AZ, "training.total_timesteps=40", "model.blocks=1", "model.channels=16", "env.num_envs=4",
+                     "model.value_hidden=16", "evaluation.enable_periodic_evaluation=false", "display.mode=plain"]
+        for x in ("--set", kv)])
+    assert out.returncode == 0, out.stderr
+    assert "learner:       alphazero: gumbel search self-play, 4 simulations on 50% of moves (2 on the rest)" in out.stdout
     out = run_cli("train", "--preset", "tiny", "--set", "selfplay.simulation=8", "--run-dir", str(tmp_path / "s"))
     assert out.returncode == 2 and "selfplay.simulation" in out.stderr and "selfplay.simulations" in out.stderr
 
