@@ -124,6 +124,8 @@ class SelfPlayConfig(_Section):
         0.95, ge=0.0, lt=1.0, description="resign when the root value < -this; 0 = never resign")
     resign_playout_share: float = Field(
         0.1, ge=0.0, le=1.0, description="share of games played out despite a resign (measures false resigns)")
+    false_resign_target: float = Field(
+        0.05, gt=0.0, lt=1.0, description="the threshold tightens so that about this share of resigns would be false")
     collect_plies: int = Field(
         16, ge=1, le=100_000, description="plies of every game per loop iteration (then the learner trains)")
 

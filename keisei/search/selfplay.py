@@ -6,7 +6,9 @@ root value), or cheaply (``cheap_simulations``, no noise) and is only played: Ka
 randomisation. The first ``sample_plies`` plies of a game sample their move from the improved policy (after a
 full search); later moves are the search's choice. A game whose root value falls below ``-resign_threshold``
 is resigned, except in a ``resign_playout_share`` of games, which play on and report whether the side that
-would have resigned went on to lose (false resigns). Entering-king declarations are made when they win; mates
+would have resigned went on to lose (false resigns). As in AlphaGo Zero, the threshold adapts: once 20 played-out
+games have a winner, resigning needs a value below the ``false_resign_target`` quantile of the lowest root
+values those winners saw (so about that share of resignations would be false), when that is stricter. Entering-king declarations are made when they win; mates
 are found by the search's mate checks. Trees are reused from move to move (the search's keys).
 
 No torch here: the evaluator is any keisei.search.Evaluator. Finished games come back as :class:`PlayedGame`
@@ -16,6 +18,7 @@ with their positions as keisei.shogi.replay records.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +74,7 @@ class _Slot:
     labels: list[np.ndarray] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
     would_resign: str | None = None
+    low: dict[str, float] = field(default_factory=dict)  # a played-out game: each side's lowest root value
 
 
 @dataclass
@@ -106,6 +110,7 @@ class SelfPlayGames:
         self.openings = openings or [Game(max_plies=max_plies, impasse_points=impasse_points)]
         self.next_id = first_game_id
         self.stats = SelfPlayStats()
+        self.winner_lows: deque[float] = deque(maxlen=500)  # played-out games: the winner's lowest root value
         self.slots = [self._new_slot() for _ in range(num_games)]
 
     def _new_slot(self) -> _Slot:
@@ -138,7 +143,9 @@ class SelfPlayGames:
             game = slot.game
             st.moves += 1
             st.simulations += result.simulations
-            threshold = cfg.resign_threshold
+            threshold = self.resign_threshold()
+            if slot.playout:
+                slot.low[game.turn] = min(slot.low.get(game.turn, 1.0), result.value)
             if threshold > 0 and result.value < -threshold:
                 if not slot.playout:
                     game.adjudicate(COLORS[1 - COLORS.index(game.turn)], "resign")
@@ -160,6 +167,14 @@ class SelfPlayGames:
                 done.append(self._finish(i))
         return done
 
+    def resign_threshold(self) -> float:
+        """The value below minus which a side resigns now: selfplay.resign_threshold, or stricter once 20
+        played-out games tell how low winners' values went (0: never resign)."""
+        t = self.cfg.resign_threshold
+        if t <= 0 or len(self.winner_lows) < 20:
+            return t
+        return max(t, min(1.0, -float(np.quantile(np.array(self.winner_lows), self.cfg.false_resign_target))))
+
     def _record(self, slot: _Slot, result: SearchResult, version: int, label: int) -> None:
         hcp = np.empty(32, dtype=np.uint8)
         slot.game.board.to_hcp(hcp)
@@ -177,6 +192,8 @@ class SelfPlayGames:
         flags = FLAG_TRUNCATED if res.truncated else FLAG_TERMINATED
         if res.reason == "resign":
             flags |= FLAG_RESIGNED
+        if slot.playout and res.winner is not None and not res.truncated and res.winner in slot.low:
+            self.winner_lows.append(slot.low[res.winner])
         rows = np.zeros(len(slot.rows), dtype=REPLAY_DTYPE)
         lengths = np.array([len(lab) for lab in slot.labels], dtype=np.int64)
         starts = np.cumsum(lengths) - lengths

@@ -122,3 +122,16 @@ def test_same_seed_same_games():
 def test_both_roots_make_targets(root):
     _, done = _play(SelfPlayConfig(root=root, simulations=8, full_search_share=1.0, resign_threshold=0.0), steps=45)
     assert done and all(len(g.shard.positions) for g in done)
+
+
+def test_the_resign_threshold_tightens_to_keep_false_resigns_near_the_target():
+    sp, _ = _play(SelfPlayConfig(simulations=2, resign_threshold=0.9, false_resign_target=0.05), steps=0)
+    assert sp.resign_threshold() == 0.9  # no played-out winners yet
+    sp.winner_lows.extend([-0.5] * 90 + [-0.97] * 10)  # 10% of winners once stood at -0.97
+    assert abs(sp.resign_threshold() - 0.97) < 1e-9
+    sp.winner_lows.clear()
+    sp.winner_lows.extend([-0.2] * 100)  # winners never went low: the configured threshold stays
+    assert sp.resign_threshold() == 0.9
+    sp.winner_lows.extend([-1.0] * 30)  # winners saw -1: no value is low enough to resign on
+    assert sp.resign_threshold() == 1.0
+    assert _play(SelfPlayConfig(simulations=2, resign_threshold=0.0), steps=0)[0].resign_threshold() == 0.0

@@ -120,6 +120,7 @@ class SelfPlayCollector:
             "selfplay/batch_fill": st.positions / max(st.batches, 1),
             "selfplay/search_share": st.seconds / max(wall, 1e-9),
             "selfplay/false_resign_rate": self.false_resigns / self.resign_checks if self.resign_checks else math.nan,
+            "selfplay/resign_threshold": self.games.resign_threshold(),
         }
         versions = torch.full((positions,), version, dtype=torch.int64)
         finished = [FinishedGame(g.winner, g.reason, g.plies, g.truncated, g.start_sfen, g.moves) for g in played]
