@@ -59,8 +59,9 @@ class PlayedGame:
 
     @property
     def false_resign(self) -> bool | None:
-        """Played out after a would-be resignation: True when that side did not lose; None when not checked."""
-        if self.would_resign is None:
+        """Played out after a would-be resignation: True when that side did not lose (it won, or drew by a rule);
+        None when not checked or when the ply limit cut the game (its result is unknown)."""
+        if self.would_resign is None or self.truncated:
             return None
         return self.winner != COLORS[1 - COLORS.index(self.would_resign)]
 

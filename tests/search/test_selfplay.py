@@ -102,7 +102,11 @@ def test_resignation_and_played_out_games_measure_false_resigns():
         assert g.reason == "resign" and g.winner is not None
         assert (g.shard.positions["flags"] & FLAG_RESIGNED).all()
     for g in played_out:
-        assert g.false_resign == (g.winner != ("white" if g.would_resign == "black" else "black"))
+        if g.truncated:
+            assert g.false_resign is None  # cut at the ply limit: unknown, not counted
+        else:
+            assert g.false_resign == (g.winner != ("white" if g.would_resign == "black" else "black"))
+    assert any(g.truncated for g in played_out)
 
 
 def test_selfplay_search_settings_come_from_selfplay_over_search():
@@ -135,3 +139,16 @@ def test_the_resign_threshold_tightens_to_keep_false_resigns_near_the_target():
     sp.winner_lows.extend([-1.0] * 30)  # winners saw -1: no value is low enough to resign on
     assert sp.resign_threshold() == 1.0
     assert _play(SelfPlayConfig(simulations=2, resign_threshold=0.0), steps=0)[0].resign_threshold() == 0.0
+
+
+def test_a_false_resign_is_a_played_out_game_the_resigner_did_not_lose():
+    from keisei.search.selfplay import PlayedGame
+
+    def game(winner, would, truncated=False, reason="checkmate"):
+        return PlayedGame(1, "", [], winner, reason, truncated, None, would)
+
+    assert game("white", "black").false_resign is False  # black would have resigned and lost
+    assert game("black", "black").false_resign is True  # ... and won
+    assert game(None, "black", reason="repetition").false_resign is True  # ... and drew
+    assert game(None, "black", truncated=True, reason="max_plies").false_resign is None  # unknown
+    assert game("black", None).false_resign is None  # no would-be resignation
