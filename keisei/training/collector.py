@@ -62,3 +62,16 @@ class Collector(Protocol):
 
     def close(self) -> None:
         ...
+
+
+class LiveModelCollector:
+    """Base of the in-process collectors, which play with the live model itself: a published snapshot needs
+    no sending, and the one "actor" always plays the current version (``counters.model_version``)."""
+
+    counters: Any  # keisei.run.counters.Counters
+
+    def on_publish(self, snapshot: WeightSnapshot) -> None:
+        """Nothing to send: the live model is the published one."""
+
+    def sync_state(self) -> SyncState:
+        return SyncState(True, (self.counters.model_version,))

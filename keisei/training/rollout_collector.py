@@ -12,13 +12,12 @@ from keisei.config import KeiseiConfig
 from keisei.rl import PPOBatch, RolloutBuffer
 from keisei.run.counters import Counters
 from keisei.run.timing import Stopwatch
-from keisei.training.collector import Collected, SyncState
+from keisei.training.collector import Collected, LiveModelCollector
 from keisei.training.env_manager import EnvManager
 from keisei.training.step_manager import StepManager, material_coef
-from keisei.weights import WeightSnapshot
 
 
-class RolloutCollector:
+class RolloutCollector(LiveModelCollector):
     """Collects ppo.num_steps steps of env.num_envs games per batch with the live model (version = updates).
 
     ``env_seed`` seeds the games (default training.seed; torchrun ranks pass their own). ``run_dir`` is not
@@ -41,12 +40,6 @@ class RolloutCollector:
         rollout = self.steps.collect(self.buffer, coef)
         versions = PPOBatch.versions_of(version, self.buffer.num_steps, self.num_envs)
         return Collected(PPOBatch(self.buffer, rollout.next_values, versions), rollout.finished)
-
-    def on_publish(self, snapshot: WeightSnapshot) -> None:
-        """Nothing to send: the live model is the published one."""
-
-    def sync_state(self) -> SyncState:
-        return SyncState(True, (self.counters.model_version,))
 
     def state_dict(self) -> dict[str, Any]:
         return self.envs.state_dict()

@@ -30,10 +30,9 @@ from keisei.search.selfplay import PlayedGame, SelfPlayGames
 from keisei.shogi.replay import ReplayShard, list_shards, next_shard_name, read_shard, write_shard
 from keisei.shogi.vecenv import parse_opening
 from keisei.training.algorithms import Algorithm
-from keisei.training.collector import Collected, SyncState
+from keisei.training.collector import Collected, LiveModelCollector
 from keisei.training.game_stats import FinishedGame
 from keisei.training.parallel.segments import Segment, SlotField
-from keisei.weights import WeightSnapshot
 
 WRITER = "main"  # the in-process collector's shard names: main-00000000.npz, ...
 
@@ -76,7 +75,7 @@ def write_games(replay_dir: Path, writer: str, played: list[PlayedGame]) -> Repl
     return shard
 
 
-class SelfPlayCollector:
+class SelfPlayCollector(LiveModelCollector):
     """In-process search self-play (see the module doc); ``run_dir`` is required (records go to disk)."""
 
     def __init__(self, config: KeiseiConfig, model: nn.Module, device: torch.device, counters: Counters,
@@ -126,12 +125,6 @@ class SelfPlayCollector:
         finished = [FinishedGame(g.winner, g.reason, g.plies, g.truncated, g.start_sfen, g.moves) for g in played]
         batch = SelfPlayBatch(steps=st.moves, versions=versions, replay_dir=self.replay_dir, positions=positions)
         return Collected(batch, finished, {k: v for k, v in stats.items() if not math.isnan(v)})
-
-    def on_publish(self, snapshot: WeightSnapshot) -> None:
-        """Nothing to send: the live model is the published one."""
-
-    def sync_state(self) -> SyncState:
-        return SyncState(True, (self.counters.model_version,))
 
     def state_dict(self) -> None:
         """Games in progress are not saved: a resume starts new games (the records on disk are kept)."""
