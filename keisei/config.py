@@ -113,8 +113,8 @@ class SelfPlayConfig(_Section):
     simulations: int = Field(32, ge=1, le=100_000, description="simulations of a full search (a policy target)")
     considered: int = Field(16, ge=1, le=600, description="Gumbel: root actions considered, m = min(this, legal)")
     value_scale: float = Field(
-        1.0, gt=0.0, le=10.0,
-        description="Gumbel: c_scale of sigma(completed Q) (1.0 beat 0.1 in a 10-minute sweep, docs/alphazero.md)")
+        0.1, gt=0.0, le=10.0,
+        description="Gumbel: c_scale of sigma(completed Q) (mctx's default; the sweep against 1.0: docs/alphazero.md)")
     maxvisit_init: float = Field(50.0, ge=0.0, description="Gumbel: c_visit of sigma(completed Q)")
     full_search_share: float = Field(
         0.5, gt=0.0, le=1.0, description="playout cap: share of moves searched fully and kept as training targets")
