@@ -55,18 +55,17 @@ class AlphaZeroLearner:
         self.max_policy_lag = max_policy_lag  # actor processes: rows older than version - this are not read
         self.rng = np.random.default_rng(seed)
         self.val_positions = val_positions
-        schedule = lr_lambda(cfg.lr_schedule, max(total_timesteps, 1))
+        self._schedule = lr_lambda(cfg.lr_schedule, max(total_timesteps, 1))  # over self-play moves
         self.update = PolicyValueStep(
             model, optimizer=cfg.optimizer, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
             momentum=cfg.momentum, max_grad_norm=cfg.max_grad_norm, value_coef=cfg.value_coef,
-            lr_multiplier=lambda _step: schedule(self.timesteps), amp_dtype=amp_dtype(amp, self.device),
+            lr_multiplier=lambda _step: self._schedule(self.timesteps), amp_dtype=amp_dtype(amp, self.device),
             grad_sync=grad_sync)
         self.window: ReplayWindow | None = None
 
     def set_total_timesteps(self, total: int) -> None:
         self.total_timesteps = total
-        schedule = lr_lambda(self.cfg.lr_schedule, max(total, 1))
-        self.update.scheduler.lr_lambdas = [lambda _step: schedule(self.timesteps)]
+        self._schedule = lr_lambda(self.cfg.lr_schedule, max(total, 1))
 
     def _window(self, directory: Path) -> ReplayWindow:
         if self.window is None or self.window.directory != Path(directory):

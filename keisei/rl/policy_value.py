@@ -10,7 +10,6 @@ one-hot case: then CE is ``F.cross_entropy``). The cross-entropy is over all lab
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -132,8 +131,3 @@ class PolicyValueStep:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.steps = int(state["steps"])
-
-
-def cosine(total_steps: int) -> Callable[[int], float]:
-    """0.5 * (1 + cos(pi * min(step, total) / total)): the supervised trainer's schedule."""
-    return lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))

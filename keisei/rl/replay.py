@@ -36,6 +36,12 @@ def window_size(n: int, window_min: int, exponent: float, growth: float) -> int:
     return max(window_min, min(n, int(size)))
 
 
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(s, s + n) for every (s, n), without a Python loop."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
+
+
 class ReplayBatch:
     """Decoded training tensors: obs f32[B,119,9,9], policy f32[B,2187], value target z f32[B], weight f32[B]
     (0: no value target), versions int64[B]."""
@@ -130,8 +136,7 @@ class ReplayWindow:
     @staticmethod
     def _add(split: _Split, pos: np.ndarray, sel: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> None:
         rows = pos[sel].copy()
-        idx = np.concatenate([np.arange(s, s + n) for s, n in zip(rows["policy_start"].astype(np.int64),
-                                                                  rows["policy_len"].astype(np.int64))])
+        idx = _ranges(rows["policy_start"].astype(np.int64), rows["policy_len"].astype(np.int64))
         rows["policy_start"] = np.cumsum(rows["policy_len"].astype(np.int64)) - rows["policy_len"]
         split.add(rows, labels[idx], probs[idx])
 
@@ -178,7 +183,7 @@ class ReplayWindow:
             self.fs.encode_into(self.board, obs[i])
         policy = np.zeros((len(idx), NUM_ACTIONS), dtype=np.float32)
         lengths = rows["policy_len"].astype(np.int64)
-        flat = np.concatenate([np.arange(a, a + n) for a, n in zip(s.starts[idx], lengths)])
+        flat = _ranges(s.starts[idx], lengths)
         policy[np.repeat(np.arange(len(idx)), lengths), s.labels[flat]] = s.probs[flat]
         z, weight = self.value_targets(rows)
         return ReplayBatch(torch.from_numpy(obs).to(device), torch.from_numpy(policy).to(device),

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 
 from keisei.config import KeiseiConfig
 from keisei.models import amp_dtype, build_model, unwrap_model
-from keisei.rl.policy_value import PolicyValueStep, cosine
+from keisei.rl.policy_value import PolicyValueStep
+from keisei.rl.schedule import lr_lambda
 from keisei.run.checkpoints import CheckpointManager, model_payload
 from keisei.run.metrics import MetricsManager
 from keisei.run.session import SessionManager
@@ -184,7 +185,7 @@ class SLTrainer:
         self.amp_dtype = amp_dtype(t.amp, self.device)
         self.update = PolicyValueStep(  # the search learner's update too (keisei.rl.policy_value)
             self.model, optimizer="adamw", learning_rate=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay,
-            value_coef=self.cfg.value_coef, lr_multiplier=cosine(self.total_steps), amp_dtype=self.amp_dtype)
+            value_coef=self.cfg.value_coef, lr_multiplier=lr_lambda("cosine", self.total_steps), amp_dtype=self.amp_dtype)
         self.encoder = _Encoder(self.cfg.batch_size)
         self.checkpoints = CheckpointManager(self.run_dir, t.keep_checkpoints)
         self.steps = 0
