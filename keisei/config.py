@@ -310,6 +310,12 @@ class SearchConfig(_Section):
     dirichlet_alpha: float = Field(0.15, gt=0.0, le=10.0, description="PUCT root noise (self-play only) concentration")
     dirichlet_epsilon: float = Field(0.25, ge=0.0, le=1.0, description="PUCT root noise weight (self-play only)")
     seed: int = Field(0, ge=0, description="seed of the search's random choices (Gumbel noise, root noise)")
+    backend: Literal["torch", "onnx", "auto"] = Field(
+        "auto",
+        description="network calls: torch; onnx (onnxruntime, CPU); auto = on CUDA torch, on a CPU onnxruntime for "
+        "batches up to onnx_max_batch and torch above (the faster of the two at each size, `keisei bench search`)",
+    )
+    onnx_max_batch: int = Field(8, ge=0, le=4096, description="auto: the largest batch sent to onnxruntime; 0 = torch only")
 
     def __init__(self, **data: Any) -> None:
         """Built directly (not as a config section): a bad field is one ValueError naming ``search.<field>``."""

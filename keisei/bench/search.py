@@ -1,7 +1,9 @@
 """`keisei bench search`: simulations per second of BatchedMCTS by batch size, with the share of time in the net.
 
-Two evaluators: the stub (``UniformEvaluator``: what the search's own Python-side work costs) and a network
-(the tiny preset's architecture with random weights, or ``--checkpoint``). Each run searches ``--trees``
+Evaluators: the stub (``UniformEvaluator``: what the search's own Python-side work costs) and a network (the
+tiny preset's architecture with random weights, or ``--checkpoint``) through each ``search.backend``: ``net``
+(torch), ``onnx`` (onnxruntime) and ``auto`` (onnxruntime for calls of at most ``search.onnx_max_batch``
+positions). With ``--trees 1`` a call carries up to ``batch`` leaves, so the rows compare backends by batch. Each run searches ``--trees``
 positions from short random openings together, for about ``--seconds`` per configuration, on one thread.
 "per CPU second" divides by this process's CPU time (a fairer figure on a loaded machine; with torch on one
 thread it is one core's rate). Figures for the README; tests never assert them.
@@ -15,7 +17,7 @@ import time
 import numpy as np
 
 from keisei.search.config import SearchConfig
-from keisei.search.evaluator import NetworkEvaluator, UniformEvaluator
+from keisei.search.evaluator import UniformEvaluator, make_evaluator
 from keisei.search.mcts import BatchedMCTS
 from keisei.shogi import Game
 
@@ -54,6 +56,23 @@ def bench_network(checkpoint: str | None, device: str = "cpu"):
     return build_model(load_config(preset="tiny").model).to(device).eval()
 
 
+BACKENDS = {"stub": "", "net": "torch", "onnx": "onnx", "auto": "auto"}  # --evaluators name -> search.backend
+
+
+class _Counted:
+    """Calls and seconds of any evaluator (the benchmark resets them after its warm-up)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls, self.seconds = inner, 0, 0.0
+
+    def __call__(self, obs, mask):
+        start = time.perf_counter()
+        out = self.inner(obs, mask)
+        self.calls += 1
+        self.seconds += time.perf_counter() - start
+        return out
+
+
 def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: float) -> dict:
     mcts = BatchedMCTS(evaluator, config)
     games = _positions(trees, config.seed)
@@ -82,17 +101,18 @@ def _measure(evaluator, config: SearchConfig, trees: int, sims: int, seconds: fl
 
 def run_search_bench(
     *, seconds: float = 3.0, batch_sizes: tuple[int, ...] = (1, 8, 32), trees: int = 8, sims: int = 128,
-    algorithm: str = "puct", mate_depth: int = 3, evaluators: tuple[str, ...] = ("stub", "net"),
+    algorithm: str = "puct", mate_depth: int = 3, evaluators: tuple[str, ...] = ("stub", "net", "onnx"),
     checkpoint: str | None = None,
 ) -> dict:
-    """-> {"stub": [row per batch size], "net": [...]} (rows: sims/s, network and Python shares)."""
+    """-> {"stub": [row per batch size], "net": [...], "onnx": [...]} (rows: sims/s, network and Python shares)."""
     out: dict = {"algorithm": algorithm, "sims_per_search": sims, "mate_depth": mate_depth}
     for name in evaluators:
-        if name not in ("stub", "net"):
-            raise ValueError(f"bench search --evaluators: unknown {name!r}; expected stub and/or net")
+        if name not in BACKENDS:
+            raise ValueError(f"bench search --evaluators: unknown {name!r}; expected some of {', '.join(BACKENDS)}")
         rows = []
         for bs in batch_sizes:
-            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(bench_network(checkpoint))
+            evaluator = (UniformEvaluator() if name == "stub"
+                         else _Counted(make_evaluator(bench_network(checkpoint), "cpu", BACKENDS[name], threads=1)))
             config = SearchConfig(algorithm=algorithm, batch_size=bs, simulations=sims, mate_depth=mate_depth)
             rows.append(_measure(evaluator, config, trees, sims, seconds))
         out[name] = rows
@@ -115,7 +135,7 @@ def main(args) -> int:
         print(json.dumps(res))
         return 0
     print(f"BatchedMCTS {res['algorithm']}, {res['sims_per_search']} sims per search, mate_depth {res['mate_depth']}")
-    for name in ("stub", "net"):
+    for name in BACKENDS:
         for row in res.get(name, []):
             print(
                 f"{name:4s} batch {row['batch_size']:3d} x {row['trees']} trees: {row['sims_per_s']:9,.0f} sims/s "

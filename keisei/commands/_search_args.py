@@ -38,4 +38,4 @@ def config_args(args: argparse.Namespace) -> list[str]:
 
 def option_defaults(search: Any) -> dict[str, object]:
     """USI option values that follow the ``[search]`` section (what ``usi`` declares; setoption overrides)."""
-    return {"SearchAlgorithm": search.algorithm, "BatchSize": search.batch_size}
+    return {"SearchAlgorithm": search.algorithm, "BatchSize": search.batch_size, "Backend": search.backend}

@@ -57,7 +57,7 @@ def register(sub) -> None:
     u.add_argument("--json", action="store_true", help="print JSON")
     u.set_defaults(func=_runner("usi"))
 
-    s = bsub.add_parser("search", help="MCTS simulations/s (stub network and tiny net) by batch size", 
+    s = bsub.add_parser("search", help="MCTS simulations/s (stub network, tiny net with torch and onnxruntime) by batch",
                         formatter_class=DEFAULTS)
     s.add_argument("--seconds", type=float, default=3.0, help="per configuration")
     s.add_argument("--batch-sizes", default="1,8,32", help="comma-separated leaves per tree per network call")
@@ -65,7 +65,8 @@ def register(sub) -> None:
     s.add_argument("--sims", type=int, default=128, help="simulations per search")
     s.add_argument("--algorithm", choices=("puct", "gumbel"), default="puct", help="root selection")
     s.add_argument("--mate-depth", type=int, choices=(0, 1, 3), default=3, help="mate check depth at new nodes")
-    s.add_argument("--evaluators", default="stub,net", help="stub, net or both")
+    s.add_argument("--evaluators", default="stub,net,onnx",
+                   help="comma-separated: stub, net (torch), onnx (onnxruntime), auto (search.backend=auto)")
     s.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=_runner("search"))

@@ -19,7 +19,7 @@ from torch import nn
 
 from keisei.config import SearchConfig
 from keisei.models.masking import mask_logits, select_actions
-from keisei.search import BatchedMCTS, NetworkEvaluator
+from keisei.search import BatchedMCTS, make_evaluator
 from keisei.shogi import Game, encode, legal_mask, usi_of
 from keisei.shogi.mate import mate_search
 from keisei.usi.thinking import ThinkLine, ThinkReport, ThinkRequest
@@ -35,7 +35,7 @@ def build_thinker(options: Mapping[str, object], search: SearchConfig | None = N
     """A thinker for the engine's current option values (loads the network: the slow part of ``isready``).
 
     ``search`` (the config's ``[search]``) holds every search setting; the options SearchAlgorithm and
-    BatchSize (which default to its values) and USI_Hash (tree rows) override their part of it."""
+    BatchSize and Backend (which default to its values) and USI_Hash (tree rows) override their part of it."""
     from keisei.checkpoint import load_model_from_checkpoint
 
     path = str(options.get("ModelFile") or "")
@@ -52,7 +52,8 @@ def build_thinker(options: Mapping[str, object], search: SearchConfig | None = N
     if algorithm == "policy":
         return NetworkThinker(model, device=device, search=None, threads=threads)
     config = SearchConfig(**{**search.model_dump(), "algorithm": algorithm, "max_nodes": max_nodes,
-                             "batch_size": int(options.get("BatchSize", search.batch_size) or search.batch_size)})
+                             "batch_size": int(options.get("BatchSize", search.batch_size) or search.batch_size),
+                             "backend": str(options.get("Backend", search.backend) or search.backend)})
     return NetworkThinker(model, device=device, search=config, threads=threads)
 
 
@@ -77,7 +78,8 @@ class NetworkThinker:
         self._rng = np.random.default_rng()  # RandomOpeningPly draws (OS entropy: matches differ)
         self._generator = torch.Generator().manual_seed(int(self._rng.integers(2**62)))
         if search is not None:
-            self._mcts = BatchedMCTS(NetworkEvaluator(self.model, self.device), search)
+            self._mcts = BatchedMCTS(make_evaluator(self.model, self.device, search.backend, search.onnx_max_batch,
+                                                    threads), search)
             self.mode = search.algorithm
 
     # ------------------------------------------------------------------ Thinker

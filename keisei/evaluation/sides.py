@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from keisei.models.masking import select_actions
-from keisei.search import BatchedMCTS, NetworkEvaluator, SearchConfig
+from keisei.search import BatchedMCTS, SearchConfig, make_evaluator
 from keisei.shogi import Game, Player, encode, legal_mask, usi_of
 
 
@@ -70,7 +70,7 @@ class SearchPolicy:
                  seed: int) -> None:
         """``settings``: the config's ``search`` section; ``simulations`` and ``seed`` are this player's."""
         config = settings.model_copy(update={"simulations": simulations, "seed": seed % 2**31})
-        self.evaluator = NetworkEvaluator(model, device)
+        self.evaluator = make_evaluator(model, device, config.backend, config.onnx_max_batch)
         self.mcts = BatchedMCTS(self.evaluator, config)
         self.simulations = simulations
         self.searches = 0

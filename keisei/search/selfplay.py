@@ -107,6 +107,8 @@ class SelfPlayGames:
             raise ValueError(f"num_games must be >= 1, got {num_games}")
         self.cfg = selfplay
         self.mcts = BatchedMCTS(evaluator, selfplay_search_config(search, selfplay, seed))
+        self.evaluator = evaluator
+        self._version: int | None = None  # the weights' version the evaluator last saw
         self.rng = np.random.default_rng(seed)
         self.openings = openings or [Game(max_plies=max_plies, impasse_points=impasse_points)]
         self.next_id = first_game_id
@@ -122,8 +124,14 @@ class SelfPlayGames:
         return slot
 
     def step(self, version: int) -> list[PlayedGame]:
-        """One ply of every game (one batched search over all of them); the games that ended."""
+        """One ply of every game (one batched search over all of them); the games that ended.
+
+        A new ``version`` (new weights) refreshes an evaluator that keeps its own copy of them (onnxruntime)."""
         cfg = self.cfg
+        if version != self._version:
+            if self._version is not None and hasattr(self.evaluator, "refresh"):
+                self.evaluator.refresh()
+            self._version = version
         done: list[PlayedGame] = []
         for i, slot in enumerate(self.slots):  # a winning declaration is made before searching
             if slot.game.impasse_outcome() == "win":

@@ -74,6 +74,8 @@ ENGINE_OPTIONS: tuple[UsiOption, ...] = (
     UsiOption("BatchSize", "spin", 16, 1, 1024, help="leaves evaluated per network call"),
     UsiOption("SearchAlgorithm", "combo", "puct", choices=("puct", "gumbel", "policy"),
               help="tree search, or 'policy': play the network's raw policy (argmax) without search"),
+    UsiOption("Backend", "combo", "auto", choices=("auto", "torch", "onnx"),
+              help="network calls: torch, onnx (onnxruntime, CPU) or auto (onnxruntime for small batches on a CPU)"),
     UsiOption("ByoyomiMargin", "spin", 200, 0, 60_000, help="ms kept back from a byoyomi"),
     UsiOption("TimeMargin", "spin", 500, 0, 60_000, help="ms kept back from main time / increments"),
     UsiOption("ResignValue", "spin", 3000, 0, 32_000, help="resign when the score is <= -this cp; 0 = never"),
@@ -92,7 +94,7 @@ ENGINE_OPTIONS: tuple[UsiOption, ...] = (
 ALIASES: dict[str, str] = {"MaxMovesToDraw": "DrawPly", "Draw_Ply": "DrawPly"}
 IMPLICIT_OPTIONS: tuple[UsiOption, ...] = ()
 # Changing one of these makes the next `isready` rebuild the thinker (reload the network).
-RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorithm", "Device", "USI_Hash"})
+RELOAD_OPTIONS = frozenset({"ModelFile", "Threads", "BatchSize", "SearchAlgorithm", "Backend", "Device", "USI_Hash"})
 
 
 class OptionValues:

@@ -11,8 +11,8 @@ from keisei.bench.search import run_search_bench
 
 
 def test_bench_rows():
-    res = run_search_bench(seconds=0.05, batch_sizes=(1, 4), trees=2, sims=8, evaluators=("stub", "net"))
-    for name in ("stub", "net"):
+    res = run_search_bench(seconds=0.05, batch_sizes=(1, 4), trees=2, sims=8, evaluators=("stub", "net", "onnx", "auto"))
+    for name in ("stub", "net", "onnx", "auto"):
         rows = res[name]
         assert [r["batch_size"] for r in rows] == [1, 4]
         for row in rows:
@@ -30,3 +30,6 @@ def test_bench_cli_json_and_bad_input():
     assert json.loads(proc.stdout)["stub"][0]["batch_size"] == 2
     proc = subprocess.run([*cmd, "--batch-sizes", "x"], capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 2 and "--batch-sizes 'x'" in proc.stderr
+    proc = subprocess.run([*cmd, "--evaluators", "stub,tensorrt"], capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
+    assert proc.returncode == 2 and "unknown 'tensorrt'" in proc.stderr

@@ -218,3 +218,32 @@ def test_stdout_carries_only_protocol_lines_even_when_libraries_print(tmp_path: 
         assert not mate_workers(engine.pid)  # the df-pn child ended with the engine
     finally:
         engine.close()
+
+
+def test_backend_option_onnx_plays_the_moves_torch_plays(tmp_path: Path) -> None:
+    """setoption Backend: onnxruntime, torch and auto give the same search (same best moves at a node limit)."""
+    launcher = tiny_launcher(tmp_path, "NodesLimit=64")
+    lines = [[], ["7g7f"], ["7g7f", "3c3d", "2g2f"]]
+    played: dict[str, list[tuple[str, int]]] = {}
+    for backend in ("torch", "onnx", "auto"):
+        engine = EngineProcess([str(launcher)])
+        try:
+            engine.send("usi")
+            assert any(line.startswith("option name Backend type combo default auto")
+                       for line in engine.read_until("usiok"))
+            engine.send(f"setoption name Backend value {backend}")
+            engine.send("isready")
+            assert engine.read_until("readyok")[-1] == "readyok"
+            played[backend] = []
+            for moves in lines:
+                engine.send(position(moves))
+                engine.send("go byoyomi 30000")
+                answer = engine.read_until("bestmove")
+                nodes = [int(m.group(1)) for line in answer if (m := re.search(r" nodes (\d+) ", line))]
+                assert nodes and 64 <= nodes[-1] <= 80, answer  # the node limit stopped it, not the clock
+                played[backend].append((answer[-1].split()[1], nodes[-1]))
+            engine.send("quit")
+            assert engine.proc.wait(timeout=10) == 0
+        finally:
+            engine.close()
+    assert played["onnx"] == played["torch"] == played["auto"]

@@ -25,7 +25,7 @@ from keisei.rl import GradientSync
 from keisei.rl.alphazero import AlphaZeroLearner, SelfPlayBatch
 from keisei.run.counters import Counters
 from keisei.run.timing import Stopwatch
-from keisei.search.evaluator import NetworkEvaluator
+from keisei.search.evaluator import Evaluator, make_evaluator
 from keisei.search.selfplay import PlayedGame, SelfPlayGames
 from keisei.shogi.replay import ReplayShard, list_shards, next_shard_name, read_shard, write_shard
 from keisei.shogi.vecenv import parse_opening
@@ -37,16 +37,24 @@ from keisei.training.parallel.segments import Segment, SlotField
 WRITER = "main"  # the in-process collector's shard names: main-00000000.npz, ...
 
 
-class _TimedEvaluator(NetworkEvaluator):
-    """The network evaluator, its time also added to the run's network stopwatch."""
+class _TimedEvaluator:
+    """The ``search.backend`` evaluator, its time also added to the run's network stopwatch."""
 
-    def __init__(self, model: nn.Module, device: torch.device, net_time: Stopwatch) -> None:
-        super().__init__(model, device)
+    def __init__(self, inner: Evaluator, net_time: Stopwatch) -> None:
+        self.inner = inner
         self.net_time = net_time
+
+    def refresh(self) -> None:
+        if hasattr(self.inner, "refresh"):
+            self.inner.refresh()
 
     def __call__(self, obs: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with self.net_time.time():
-            return super().__call__(obs, mask)
+            return self.inner(obs, mask)
+
+
+def _evaluator(model: nn.Module, device: torch.device, search) -> Evaluator:
+    return make_evaluator(model, device, search.backend, search.onnx_max_batch)
 
 
 def next_game_id(replay_dir: Path, writer: str = WRITER) -> int:
@@ -91,7 +99,7 @@ class SelfPlayCollector(LiveModelCollector):
         seed = config.training.seed if env_seed is None else env_seed
         openings = [parse_opening(o, env.max_plies, env.impasse_points) for o in env.openings] or None
         self.games = SelfPlayGames(
-            _TimedEvaluator(model, device, net_time), config.search, config.selfplay, num_games=env.num_envs,
+            _TimedEvaluator(_evaluator(model, device, config.search), net_time), config.search, config.selfplay, num_games=env.num_envs,
             openings=openings, max_plies=env.max_plies, impasse_points=env.impasse_points, seed=seed,
             first_game_id=next_game_id(self.replay_dir))
         self.false_resigns = 0
@@ -174,7 +182,7 @@ class AZActor:
         self.num_envs = env.num_envs
         openings = [parse_opening(o, env.max_plies, env.impasse_points) for o in env.openings] or None
         self.games = SelfPlayGames(
-            NetworkEvaluator(model, device), SearchConfig(**settings["search"]), SelfPlayConfig(**settings["selfplay"]),
+            _evaluator(model, device, SearchConfig(**settings["search"])), SearchConfig(**settings["search"]), SelfPlayConfig(**settings["selfplay"]),
             num_games=env.num_envs, openings=openings, max_plies=env.max_plies, impasse_points=env.impasse_points,
             seed=seed, first_game_id=seed * 1_000_000 + next_game_id(self.replay_dir, self.writer))
 
