@@ -1,4 +1,5 @@
-"""`keisei records generate`: teacher records from USI engine games (CSA, resumable)."""
+"""`keisei records generate`: teacher records from USI engine games (CSA, resumable).
+`keisei records export`: games (records, runs, search self-play shards) in dlshogi's hcpe3 or hcpe format."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("records", help="game records: generate teacher games with USI engines")
+    p = sub.add_parser("records", help="game records: generate teacher games with USI engines, export for dlshogi")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     g = verbs.add_parser("generate", help="engine-vs-engine games written as CSA records (rerun = resume)")
     g.add_argument("--engine", dest="engines", action="append", required=True, metavar="SPEC",
@@ -26,6 +27,49 @@ def register(sub) -> None:
     g.add_argument("--config", default=None, metavar="FILE", help="TOML config (evaluation.engines, timeouts)")
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     g.set_defaults(func=run)
+    e = verbs.add_parser("export", help="games as dlshogi hcpe3 (per game, with visit counts) or hcpe (per position)",
+                         description=export_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="record files or directories (.csa .kif .kifu .hcpe .hcpe3, replay .npz shards); a run "
+                   "directory means its games/, eval_games/ and replay/")
+    e.add_argument("--format", choices=("hcpe3", "hcpe"), default="hcpe3", help="default hcpe3")
+    e.add_argument("--out", required=True, metavar="FILE", help="the file to write (atomically)")
+    e.set_defaults(func=run_export)
+
+
+def export_doc() -> str:
+    from keisei.shogi import record_export
+
+    return record_export.__doc__ or ""
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from keisei.atomic import atomic_write
+    from keisei.errors import DurableWriteError, KeiseiError, check_output_file
+    from keisei.shogi.record_export import NoGamesError, export_records
+
+    out = check_output_file(args.out, "--out")
+    for source in args.sources:
+        if not Path(source).exists():
+            raise KeiseiError(f"{source}: No such file or directory")
+    start = time.monotonic()
+    try:
+        counts = export_records(args.sources, args.format, lambda writer: atomic_write(out, writer))
+    except DurableWriteError as exc:
+        raise KeiseiError(str(exc)) from None
+    except NoGamesError as exc:
+        for skip in exc.counts.skips:
+            print(f"skipped {skip.line()}", file=sys.stderr, flush=True)
+        raise KeiseiError(f"no game to export in {', '.join(args.sources)} ({len(exc.counts.skips)} skipped"
+                          f"{', all without a result' if exc.counts.truncated_skipped else ''}); "
+                          f"{out} was not written") from None
+    for skip in counts.skips:
+        print(f"skipped {skip.line()}", file=sys.stderr, flush=True)
+    note = (f", {counts.truncated_skipped} games without a result left out (hcpe has no 'unknown')"
+            if counts.truncated_skipped else "")
+    print(f"wrote {out} ({args.format}): {counts.games} games, {counts.positions} positions, "
+          f"{len(counts.skips)} skipped{note} in {time.monotonic() - start:.1f} s", flush=True)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
