@@ -31,7 +31,8 @@ def main(args) -> int:
         print(f"keisei usi at byoyomi {args.byoyomi} ms, {args.load} busy process(es) and {args.train_load} "
               f"`keisei train --preset tiny` run(s) beside it, "
               f"{result['moves']} moves: median {result['median_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
-              f"max {result['max_ms']:.0f} ms; over the byoyomi: {result['over_byoyomi']}")
+              f"max {result['max_ms']:.0f} ms; over the byoyomi: {result['over_byoyomi']}"
+              + (f"; median nps {result['median_nps']:,.0f}" if result["median_nps"] is not None else ""))
     return 0
 
 
@@ -51,6 +52,7 @@ class _Engine:
     def __init__(self, argv: list[str]) -> None:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, bufsize=1)
+        self.last_nps: int | None = None  # nps of the last info line read
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -63,7 +65,10 @@ class _Engine:
             line = self.proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"keisei usi ended before {word!r} (exit {self.proc.poll()})")
-            if line.split()[:1] == [word]:
+            words = line.split()
+            if words[:1] == ["info"] and "nps" in words[:-1]:
+                self.last_nps = int(words[words.index("nps") + 1])
+            if words[:1] == [word]:
                 return line.strip()
 
 
@@ -77,6 +82,7 @@ def run_usi_bench(checkpoint: Path, byoyomi: int, moves: int, load: int, options
     engine = _Engine(argv)
     busy: list[subprocess.Popen] = []
     times: list[float] = []
+    nps: list[int] = []
     rng = random.Random(seed)
     try:
         engine.send("usi")
@@ -100,9 +106,12 @@ def run_usi_bench(checkpoint: Path, byoyomi: int, moves: int, load: int, options
             engine.send(f"position sfen {game.start_sfen} moves {' '.join(game.moves)}".replace(" moves \n", "\n")
                         if game.moves else f"position sfen {game.start_sfen}")
             started = time.perf_counter()
+            engine.last_nps = None
             engine.send(f"go btime 0 wtime 0 byoyomi {byoyomi}")
             answer = engine.until("bestmove").split()[1]
             times.append((time.perf_counter() - started) * 1000)
+            if engine.last_nps is not None:
+                nps.append(engine.last_nps)
             if answer in ("resign", "win"):
                 game = None
                 continue
@@ -118,5 +127,6 @@ def run_usi_bench(checkpoint: Path, byoyomi: int, moves: int, load: int, options
     ordered = sorted(times)
     return {"byoyomi_ms": byoyomi, "load": load, "moves": len(times), "median_ms": statistics.median(times),
             "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "max_ms": ordered[-1],
-            "over_byoyomi": sum(t > byoyomi for t in times), "options": ["Threads=1", *options],
+            "over_byoyomi": sum(t > byoyomi for t in times),
+            "median_nps": statistics.median(nps) if nps else None, "options": ["Threads=1", *options],
             "train_load": train_load}
