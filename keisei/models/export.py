@@ -19,6 +19,7 @@ The batch axis is dynamic unless a fixed batch size is asked for. Keisei's obser
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ HAND_PLANES = OBS_SHAPE[0] - BOARD_PLANES  # 57
 INPUT_NAMES = ("input1", "input2")
 OUTPUT_NAMES = ("output_policy", "output_value")
 DEFAULT_OPSET = 17
+_EXPORT_LOCK = threading.Lock()  # torch.onnx keeps exporter settings in module globals: one export at a time
 
 
 class DlshogiLayout(nn.Module):
@@ -94,7 +96,7 @@ def onnx_bytes(model: nn.Module, *, opset: int = DEFAULT_OPSET, batch: int | Non
     net = DlshogiLayout(copy.deepcopy(model).cpu().float().eval(), fp16=fp16).eval()
     dynamic = None if batch is not None else {name: {0: "batch_size"} for name in INPUT_NAMES + OUTPUT_NAMES}
     buf = io.BytesIO()
-    with warnings.catch_warnings():
+    with _EXPORT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
         torch.onnx.export(net, _example(batch or 1, fp16), buf, input_names=list(INPUT_NAMES),
                           output_names=list(OUTPUT_NAMES), dynamic_axes=dynamic, opset_version=opset,
