@@ -19,14 +19,14 @@ import numpy as np
 
 from keisei.bench.search import bench_network
 from keisei.config import SearchConfig, SelfPlayConfig
-from keisei.search.evaluator import NetworkEvaluator, UniformEvaluator
+from keisei.search.evaluator import UniformEvaluator, make_evaluator
 from keisei.search.selfplay import SelfPlayGames
 from keisei.shogi import NUM_ACTIONS, OBS_SHAPE
 
 __all__ = ["main", "run_selfplay_bench"]
 
 
-def _forward_limit(evaluator: NetworkEvaluator, batch: int, seconds: float) -> float:
+def _forward_limit(evaluator, batch: int, seconds: float) -> float:
     """Positions/s of the bare forward pass at ``batch`` (random 0/1 planes, every label legal)."""
     rng = np.random.default_rng(0)
     obs = (rng.random((batch, *OBS_SHAPE)) < 0.1).astype(np.float32)
@@ -72,16 +72,21 @@ def _measure(evaluator, sims: int, games: int, max_plies: int, seconds: float, b
 def run_selfplay_bench(*, seconds: float = 20.0, sims: tuple[int, ...] = (8, 16, 32, 64), games: int = 32,
                        max_plies: int = 160, batch_size: int = 16, evaluators: tuple[str, ...] = ("stub", "net"),
                        checkpoint: str | None = None, device: str = "cpu", seed: int = 0) -> dict:
-    """-> {"stub": [row per simulation count], "net": [... with limit and efficiency]}."""
+    """-> {"stub": [row per simulation count], "net": [... with limit and efficiency], "onnx": [...]}.
+
+    ``net`` runs the network with torch, ``onnx`` with onnxruntime (``search.backend``); each one's limit is its
+    own forward pass at the filled batch."""
     out: dict = {"games": games, "max_plies": max_plies, "batch_size": batch_size, "device": device}
     for name in evaluators:
-        if name not in ("stub", "net"):
-            raise ValueError(f"bench selfplay --evaluators: unknown {name!r}; expected stub and/or net")
+        if name not in ("stub", "net", "onnx"):
+            raise ValueError(f"bench selfplay --evaluators: unknown {name!r}; expected some of stub, net, onnx")
         rows = []
         for n in sims:
-            evaluator = UniformEvaluator() if name == "stub" else NetworkEvaluator(bench_network(checkpoint, device), device)
+            evaluator = (UniformEvaluator() if name == "stub" else
+                         make_evaluator(bench_network(checkpoint, device), device, "torch" if name == "net" else "onnx",
+                                        threads=1))
             row = _measure(evaluator, n, games, max_plies, seconds, batch_size, seed)
-            if name == "net":
+            if name != "stub":
                 limit = _forward_limit(evaluator, max(1, round(row["batch_fill"])), min(5.0, seconds / 2))
                 row["limit_positions_per_s"] = round(limit, 1)
                 row["efficiency"] = round(row["net_positions_per_s"] / limit, 3)
@@ -106,7 +111,7 @@ def main(args) -> int:
         return 0
     print(f"search self-play: {res['games']} games together, batch {res['batch_size']} leaves per tree, "
           f"{res['device']}, every move a full Gumbel search")
-    for name in ("stub", "net"):
+    for name in ("stub", "net", "onnx"):
         for r in res.get(name, []):
             line = (f"{name:4s} {r['simulations']:3d} sims: {r['positions_per_s']:7,.1f} positions/s "
                     f"{r['games_per_hour']:8,.0f} games/h {r['simulations_per_s']:8,.0f} sims/s | "

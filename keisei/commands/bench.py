@@ -78,7 +78,7 @@ def register(sub) -> None:
     sp.add_argument("--games", type=int, default=32, help="games played together")
     sp.add_argument("--max-plies", type=int, default=160, help="ply limit of the games")
     sp.add_argument("--batch-size", type=int, default=16, help="leaves per tree per network call")
-    sp.add_argument("--evaluators", default="stub,net", help="stub, net or both")
+    sp.add_argument("--evaluators", default="stub,net", help="comma-separated: stub, net (torch), onnx (onnxruntime)")
     sp.add_argument("--checkpoint", default=None, metavar="PATH", help="network to use (default: tiny preset, random)")
     sp.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the network runs")
     sp.add_argument("--json", action="store_true", help="print JSON")

@@ -11,14 +11,14 @@ from keisei.bench.selfplay import run_selfplay_bench
 
 
 def test_bench_rows_and_the_network_limit():
-    res = run_selfplay_bench(seconds=0.3, sims=(2, 4), games=2, max_plies=20, evaluators=("stub", "net"))
-    for name in ("stub", "net"):
+    res = run_selfplay_bench(seconds=0.3, sims=(2, 4), games=2, max_plies=20, evaluators=("stub", "net", "onnx"))
+    for name in ("stub", "net", "onnx"):
         rows = res[name]
         assert [r["simulations"] for r in rows] == [2, 4]
         for row in rows:
             assert row["moves"] > 0 and row["positions_per_s"] > 0 and row["batch_fill"] >= 1
             assert abs(row["network_share"] + row["python_share"] - 1.0) < 1e-6
-    for row in res["net"]:
+    for row in res["net"] + res["onnx"]:
         assert row["limit_positions_per_s"] > 0 and row["efficiency"] > 0
 
 
