@@ -17,7 +17,8 @@ from keisei import __version__
 from keisei.errors import EXIT_USAGE, KeiseiError, os_error_line
 from keisei.run.threads import prepare_openmp_env
 
-COMMANDS = ("train", "evaluate", "curve", "ratings", "bench", "sl", "records", "usi", "play", "analyse", "export", "config")
+COMMANDS = ("train", "evaluate", "curve", "ratings", "bench", "sl", "records", "usi", "play", "analyse", "export",
+            "dashboard", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -249,6 +249,11 @@ class LoggingConfig(_Section):
     game_format: Literal["kif", "kifu", "csa", "usi"] = Field(
         "kif", description="record format: kif (Shift_JIS), kifu (KIF in UTF-8), csa or usi"
     )
+    live_state: bool = Field(
+        True, description="write run_dir/live.json (progress and a few current games) for `keisei dashboard`"
+    )
+    live_every_seconds: float = Field(1.0, ge=0.1, description="live.json is rewritten at most this often")
+    live_games: int = Field(4, ge=0, le=16, description="current self-play games shown in live.json (in-process collection)")
 
 
 class DisplayConfig(_Section):

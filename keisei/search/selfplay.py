@@ -115,6 +115,8 @@ class SelfPlayGames:
         self.stats = SelfPlayStats()
         self.winner_lows: deque[float] = deque(maxlen=500)  # played-out games: the winner's lowest root value
         self.slots = [self._new_slot() for _ in range(num_games)]
+        #: called with (games, results) after each batched search, before the moves are played (a live view)
+        self.on_searched = None
 
     def _new_slot(self) -> _Slot:
         opening = self.openings[int(self.rng.integers(len(self.openings)))] if len(self.openings) > 1 else self.openings[0]
@@ -144,6 +146,8 @@ class SelfPlayGames:
         batches, positions = self.mcts.batches, self.mcts.positions
         results = self.mcts.search([s.game for s in self.slots], simulations=sims, add_noise=full.tolist(),
                                    keys=[s.game_id for s in self.slots])
+        if self.on_searched is not None:
+            self.on_searched([s.game for s in self.slots], results)
         st = self.stats
         st.seconds += time.perf_counter() - start
         st.batches += self.mcts.batches - batches

@@ -69,6 +69,11 @@ class LiveModelCollector:
     no sending, and the one "actor" always plays the current version (``counters.model_version``)."""
 
     counters: Any  # keisei.run.counters.Counters
+    live: Any = None  # keisei.training.live.LiveState: shown games go there (None: not watched)
+
+    def attach_live(self, live: Any) -> None:
+        """Show some of this collector's current games in the run's live state (`keisei dashboard`)."""
+        self.live = live
 
     def on_publish(self, snapshot: WeightSnapshot) -> None:
         """Nothing to send: the live model is the published one."""

@@ -37,9 +37,14 @@ class RolloutCollector(LiveModelCollector):
     def collect(self) -> Collected:
         p, version = self.ppo, self.counters.model_version
         coef = material_coef(p.material_reward_coef, p.material_anneal_timesteps, self.counters.timesteps)
-        rollout = self.steps.collect(self.buffer, coef)
+        rollout = self.steps.collect(self.buffer, coef, on_step=self._show if self.live is not None else None)
         versions = PPOBatch.versions_of(version, self.buffer.num_steps, self.num_envs)
         return Collected(PPOBatch(self.buffer, rollout.next_values, versions), rollout.finished)
+
+    def _show(self) -> None:
+        """Before a step: hand the live state the current games when it is due (a clock read otherwise)."""
+        if self.live.boards_due():
+            self.live.set_games(self.envs.env.games, self.envs.obs, self.envs.mask)
 
     def state_dict(self) -> dict[str, Any]:
         return self.envs.state_dict()

@@ -39,6 +39,7 @@ from keisei.training.distributed import (
     threads_per_rank,
 )
 from keisei.training.game_recorder import GameRecorder
+from keisei.training.live import LiveState, LiveStateCallback
 from keisei.training.model_manager import ModelManager, check_resumable, resume_keys
 from keisei.training.publisher import WeightPublisher
 from keisei.training.resume import ResumePoint, resolve_resume
@@ -144,6 +145,12 @@ class Trainer:
         self.callbacks = CallbackManager(self.metrics)
         if self.world.is_main:  # rank 0 alone writes checkpoints
             self.callbacks.add(CheckpointCallback(t.checkpoint_interval_timesteps, self.save_checkpoint))
+        if self.world.is_main and cfg.logging.live_state:  # the dashboard's live view (rank 0 writes)
+            self.live = LiveState(self.run_dir, every_s=cfg.logging.live_every_seconds, num_games=cfg.logging.live_games,
+                                  algorithm=t.algorithm, model=self.models.model, device=self.device)
+            if hasattr(self.collector, "attach_live"):
+                self.collector.attach_live(self.live)
+            self.callbacks.add(LiveStateCallback(self.live, t.total_timesteps, t.max_wall_seconds))
         for callback in callbacks:
             self.callbacks.add(callback)
         self.ctx = CallbackContext(config=cfg, run_dir=self.run_dir, device=self.device, model=self.models.model,

@@ -109,6 +109,7 @@ class SelfPlayCollector(LiveModelCollector):
         version = self.counters.model_version
         start = time.perf_counter()
         played: list[PlayedGame] = []
+        self.games.on_searched = self._show if self.live is not None else None
         for _ in range(self.config.selfplay.collect_plies):
             played += self.games.step(version)
         shard = write_games(self.replay_dir, WRITER, played)
@@ -133,6 +134,11 @@ class SelfPlayCollector(LiveModelCollector):
         finished = [FinishedGame(g.winner, g.reason, g.plies, g.truncated, g.start_sfen, g.moves) for g in played]
         batch = SelfPlayBatch(steps=st.moves, versions=versions, replay_dir=self.replay_dir, positions=positions)
         return Collected(batch, finished, {k: v for k, v in stats.items() if not math.isnan(v)})
+
+    def _show(self, games: list, results: list) -> None:
+        """After a batched search: the searched positions and their roots, when the live state is due."""
+        if self.live.boards_due():
+            self.live.set_searched(games, results)
 
     def state_dict(self) -> None:
         """Games in progress are not saved: a resume starts new games (the records on disk are kept)."""

@@ -1,0 +1,1 @@
+"""`keisei dashboard`: a read-only web view over run directories (see keisei.dashboard.app)."""
