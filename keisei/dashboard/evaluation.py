@@ -16,11 +16,17 @@ from keisei.evaluation.store import STORE_FILE, GameStore
 
 
 def _open(run_dir: Path) -> GameStore | None:
+    """Read-only. With no trainer alive and no unmerged WAL, SQLite's immutable mode writes nothing at all
+    (plain read-only mode would create the WAL index file, -shm, beside the store)."""
+    from keisei.dashboard.runs import Run, trainer_alive
+
     path = run_dir / STORE_FILE
     if not path.is_file():
         return None
+    wal = path.with_name(path.name + "-wal")
+    quiet = not trainer_alive(Run(run_dir.name, run_dir)) and (not wal.exists() or wal.stat().st_size == 0)
     try:
-        return GameStore(path, readonly=True)
+        return GameStore(path, readonly=True, immutable=quiet)
     except (sqlite3.Error, OSError, ValueError):
         return None
 

@@ -189,6 +189,3 @@ def download(run_dir: Path, game_id: str, fmt: str) -> tuple[bytes, str]:
     text = record_text(game, out_fmt, names if any(names) else None)
     return text.encode("utf-8"), f"{path.stem}.{'kifu' if fmt == 'kif' else 'csa'}"
 
-
-def no_game(game_id: str) -> NotFound:
-    return NotFound(f"game {game_id!r}: no such record")

@@ -117,8 +117,12 @@ class RatingPoint:
 class GameStore:
     """A SQLite game store at ``path`` (created with its tables when missing); a context manager."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0, readonly: bool = False,
+                 immutable: bool = False) -> None:
+        """``immutable`` (with ``readonly``): the caller knows no process writes the store now (SQLite's
+        ``immutable=1``: no lock, no -shm index file created: not one byte written next to the store)."""
         self.path = Path(path)
+        self.immutable = immutable
         self.readonly = readonly
         self._lock = threading.Lock()
         if readonly:
@@ -155,7 +159,10 @@ class GameStore:
             raise ValueError(f"game store {self.path}: cannot open read-only (no such file)")
         uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
         wal = self.path.with_name(self.path.name + "-wal")
-        attempts = [uri] if wal.exists() else [uri, uri + "&immutable=1"]  # no WAL file: no writer
+        if self.immutable:
+            attempts = [uri + "&immutable=1"]
+        else:
+            attempts = [uri] if wal.exists() else [uri, uri + "&immutable=1"]  # no WAL file: no writer
         error: sqlite3.Error | None = None
         for target in attempts:
             conn = None

@@ -208,6 +208,7 @@ async function runPage(name) {
     chartBox.replaceChildren();
     charts = CHARTS.map(c => new Chart(chartBox, c.title, c.tags, xToggle.value));
     charts.forEach(c => c.add(series));
+    window.keiseiCharts = charts;  // read by the browser tests (points per chart)
   };
   let all = {};
   const merge = (fresh) => { for (const [t, s] of Object.entries(fresh)) { const a = all[t] || (all[t] = {step: [], wall: [], value: []});
