@@ -1,4 +1,4 @@
-"""`keisei bench env|learn|search|selfplay|train|parallel|usi`: every benchmark's arguments, registered here in one place.
+"""`keisei bench env|learn|search|selfplay|train|parallel|usi|dashboard`: every benchmark's arguments, registered here in one place.
 
 The benchmarks live in keisei/bench/ (figures for the README; never asserted in tests); each module's
 ``main(args)`` runs one and is imported only when chosen.
@@ -96,6 +96,18 @@ def register(sub) -> None:
     t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=_runner("train"))
+
+    db = bsub.add_parser("dashboard", help="the dashboard's cost: trainer steps/s with the live state and watchers; "
+                         "time to first page and memory with many games", formatter_class=DEFAULTS)
+    db.add_argument("--part", choices=("training", "games"), default="training", help="what to measure")
+    db.add_argument("--steps", type=int, default=30_000, help="training: timesteps per run")
+    db.add_argument("--rounds", type=int, default=2, help="training: rounds of every condition (alternating order)")
+    db.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 20],
+                    help="training: event-stream clients watching (comma-separated counts)")
+    db.add_argument("--preset", default="tiny", help="training: config preset")
+    db.add_argument("--games", type=int, default=10_000, help="games: recorded games in the run")
+    db.add_argument("--json", default=None, help="write the figures as JSON to this file")
+    db.set_defaults(func=_runner("dashboard"))
 
     par = bsub.add_parser("parallel", help="self-play SPS: one process vs N actor processes (same preset)", 
                         formatter_class=DEFAULTS)

@@ -30,7 +30,15 @@ from keisei.checkpoint import CheckpointError
 from keisei.dashboard import evaluation as evaluation_mod
 from keisei.dashboard import games as games_mod
 from keisei.dashboard.play import Limits, Networks, PlayGames, checkpoint_path
-from keisei.dashboard.runs import NotFound, PathRefused, RunIndex, checkpoints, read_config, read_json, summary
+from keisei.dashboard.runs import (
+    NotFound,
+    PathRefused,
+    RunIndex,
+    checkpoints,
+    read_config,
+    read_json,
+    summary,
+)
 from keisei.dashboard.scalars import ScalarReader
 from keisei.training.live import LIVE_FILE
 
@@ -114,7 +122,7 @@ async def api_runs(request: Request) -> Response:
 
 
 async def api_run(request: Request) -> Response:
-    state, run = _run(request)
+    _, run = _run(request)
 
     def build() -> dict[str, Any]:
         return {"summary": summary(run), "config": read_config(run), "checkpoints": checkpoints(run),
@@ -132,7 +140,7 @@ async def api_scalars(request: Request) -> Response:
 
 
 async def api_evaluation(request: Request) -> Response:
-    state, run = _run(request)
+    _, run = _run(request)
     anchor = request.query_params.get("anchor", "random")
     return JSONResponse(await _to_thread(evaluation_mod.evaluation, run.path, anchor))
 
@@ -150,7 +158,7 @@ async def api_games(request: Request) -> Response:
 
 
 async def api_game(request: Request) -> Response:
-    state, run = _run(request)
+    _, run = _run(request)
     game_id = request.query_params.get("id", "")
     fmt = request.query_params.get("download")
     if fmt:
@@ -166,7 +174,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         raise ValueError("request body: not JSON") from None
     if not isinstance(body, dict):
-        raise ValueError("request body: a JSON object")
+        raise ValueError("request body: a JSON object")  # noqa: TRY004 - a 400, as every bad request
     return body
 
 
@@ -179,7 +187,7 @@ async def api_analyse(request: Request) -> Response:
         raise ValueError("moves: a list of USI moves")
     sfen = body.get("sfen") or ""
     if not isinstance(sfen, str):
-        raise ValueError("sfen: a string")
+        raise ValueError("sfen: a string")  # noqa: TRY004 - a 400
     result = await _to_thread(state.networks.analyse, path, sfen, moves, body.get("nodes", 0))
     return JSONResponse(result)
 
@@ -296,7 +304,7 @@ class ErrorsAndToken:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error response
+        except Exception as exc:
             if started:
                 raise
             await (await _handle(request, exc))(scope, receive, send)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import cshogi
 import pytest
-
 from browser import start_browser
 from conftest import REPO, env, train_args, wait_for
 
@@ -45,7 +44,8 @@ def test_every_page_loads_without_console_errors(runs_dir, dashboard_of, browser
              "play": "#newgame"}
     for name, fragment in pages.items():
         browser.get(d.url + fragment)
-        wait_for(lambda: browser.execute_script(f"return !!document.querySelector('{ready[name]}')"), 30)
+        css = ready[name]
+        wait_for(lambda css=css: browser.execute_script(f"return !!document.querySelector('{css}')"), 30)
         browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
         assert errors(browser) == [], name
     assert browser.find_element("css selector", "select[name=checkpoint]").get_attribute("value")

@@ -9,13 +9,12 @@ import os
 import cshogi
 import pytest
 import torch
+from conftest import REPO  # noqa: F401 - the dashboard tests' conftest (puts this directory first)
 
 from keisei.models import build_model
 from keisei.shogi import Game, VecEnv
 from keisei.training.live import LIVE_FILE, LiveState
 from keisei.training.trainer import Trainer
-
-from conftest import REPO  # noqa: F401 - the dashboard tests' conftest (puts this directory first)
 
 
 class Clock:
@@ -118,3 +117,47 @@ def test_the_trainer_writes_live_json_only_when_on(tmp_path, live_state) -> None
         data = json.loads(path.read_text())
         assert data["progress"]["state"] == "finished" and data["progress"]["timesteps"] == summary.timesteps == 256
         assert data["pid"] == os.getpid() and "losses/policy_loss" in data["metrics"]
+
+
+def test_search_self_play_run_publishes_its_searched_roots(tmp_path) -> None:
+    from keisei.config import load_config
+
+    sets = ["model.blocks=1", "model.channels=8", "model.value_hidden=8", "env.num_envs=3", "env.max_plies=30",
+            "training.torch_threads=1", "evaluation.enable_periodic_evaluation=false", "display.mode=plain",
+            "display.log_every_seconds=1000", "training.algorithm=alphazero", "selfplay.simulations=4",
+            "selfplay.cheap_simulations=2", "selfplay.collect_plies=10", "search.batch_size=4",
+            "alphazero.batch_size=32", "alphazero.min_positions=20", "training.total_timesteps=60",
+            "logging.live_every_seconds=0.1"]
+    from keisei.run.callbacks import Callback
+
+    seen: list[dict] = []
+
+    class Watch(Callback):  # runs after the live state's own callback, as the dashboard would read
+        def on_update_end(self, ctx) -> None:
+            seen.extend(json.loads((ctx.run_dir / LIVE_FILE).read_text())["games"])
+
+    Trainer(load_config(preset="tiny", overrides=sets), run_dir=tmp_path / "az", callbacks=[Watch()]).run()
+    data = json.loads((tmp_path / "az" / LIVE_FILE).read_text())
+    assert data["algorithm"] == "alphazero" and data["progress"]["state"] == "finished" and data["games"] == []
+    assert seen, "no searched root was published during the run"
+    for shown in seen:
+        board = cshogi.Board(shown["sfen"])
+        legal = {cshogi.move_to_usi(m) for m in board.legal_moves}
+        assert shown["searched"] in (2, 4) and shown["pv"][0] in legal
+        assert {t["move"] for t in shown["top"]} <= legal and sum(t["visits"] for t in shown["top"]) >= 1
+
+
+def test_paths_stay_inside_the_run(tmp_path) -> None:
+    from keisei.dashboard.runs import PathRefused, inside
+
+    run = tmp_path / "run"
+    (run / "games").mkdir(parents=True)
+    (run / "games" / "a.kif").write_text("x")
+    (tmp_path / "secret").write_text("x")
+    (run / "games" / "out.kif").symlink_to(tmp_path / "secret")
+    (run / "games" / "in.kif").symlink_to(run / "games" / "a.kif")
+    assert inside(run, "games/a.kif") == (run / "games" / "a.kif").resolve()
+    assert inside(run, "games/in.kif") == (run / "games" / "a.kif").resolve()
+    for bad in ("../secret", "games/../../secret", "/etc/passwd", "games/out.kif", "", "games/\x00.kif", "C:/x"):
+        with pytest.raises(PathRefused):
+            inside(run, bad)

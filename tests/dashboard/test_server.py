@@ -12,9 +12,8 @@ import urllib.parse
 from pathlib import Path
 
 import cshogi
-from cshogi import CSA, KIF
-
 from conftest import REPO, env
+from cshogi import CSA, KIF
 
 
 def tree_state(root: Path) -> dict[str, tuple[int, int]]:
@@ -46,8 +45,11 @@ def test_games_list_replay_and_download(runs_dir, dashboard_of) -> None:
     d = dashboard_of(runs_dir)
     from conftest import wait_for
 
-    listing = wait_for(lambda: (lambda r: r[1] if r[1]["indexed"] == r[1]["records"] else None)(
-        d.request("api/runs/done/games")))
+    def complete():
+        listing = d.request("api/runs/done/games")[1]
+        return listing if listing["indexed"] == listing["records"] else None
+
+    listing = wait_for(complete)
     kinds = {g["kind"] for g in listing["games"]}
     assert kinds == {"selfplay", "evaluation"} and listing["total"] == listing["records"] >= 9
     status, evals = d.request("api/runs/done/games?kind=evaluation&player=random")
@@ -177,7 +179,7 @@ def test_token_is_required_when_set(runs_dir, dashboard_of) -> None:
 def test_cli_usage_errors_exit_2(tmp_path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "keisei", "dashboard", *args], capture_output=True, text=True,
-                              env=env(), cwd=REPO, timeout=60)
+                              env=env(), cwd=REPO, timeout=60, check=False)
 
     res = run(str(tmp_path / "missing"))
     assert res.returncode == 2 and "missing: no such directory" in res.stderr

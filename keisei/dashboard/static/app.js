@@ -185,7 +185,7 @@ function liveBoards(parent) {
         h("div", {class: "tops"}, searched
           ? g.top.map(t => `${t.move} ${t.visits}v q${t.q === null ? "–" : t.q.toFixed(2)}`).join(" · ") + ` · ${g.searched} sims`
           : g.top.map(t => `${t.move} ${(100 * t.p).toFixed(0)}%`).join(" · ")),
-        g.pv && g.pv.length ? h("div", {class: "pv"}, "PV " + g.pv.slice(0, 10).join(" ")) : null);
+        ...(g.pv && g.pv.length ? [h("div", {class: "pv"}, "PV " + g.pv.slice(0, 10).join(" "))] : []));
     }
     for (const slot of [...boards.keys()]) if (!games.some(g => g.slot === slot)) { boards.get(slot).holder.remove(); boards.delete(slot); }
   };
