@@ -153,7 +153,9 @@ async def api_games(request: Request) -> Response:
         raise ValueError(f"kind {kind!r}: selfplay or evaluation")
     index = await _to_thread(state.games, run.name, run.path)
     return JSONResponse(index.listing(kind=kind, player=q.get("player", ""), result=q.get("result", ""),
-                                      reason=q.get("reason", ""), offset=_int_param(request, "offset", 0),
+                                      reason=q.get("reason", ""), min_plies=_int_param(request, "min_plies", 0),
+                                      max_plies=_int_param(request, "max_plies", -1, -1) if q.get("max_plies") else None,
+                                      offset=_int_param(request, "offset", 0),
                                       limit=_int_param(request, "limit", 100, 1, 1000)))
 
 

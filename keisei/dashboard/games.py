@@ -121,8 +121,8 @@ class GameIndex:
         self._thread = threading.Thread(target=self._index, args=(todo,), name="game-index", daemon=True)
         self._thread.start()
 
-    def listing(self, *, kind: str = "", player: str = "", result: str = "", reason: str = "", offset: int = 0,
-                limit: int = 100) -> dict[str, Any]:
+    def listing(self, *, kind: str = "", player: str = "", result: str = "", reason: str = "", min_plies: int = 0,
+                max_plies: int | None = None, offset: int = 0, limit: int = 100) -> dict[str, Any]:
         with self._lock:
             entries = list(self.entries.values())
         done = [e for e in entries if e.info is not None]
@@ -136,6 +136,8 @@ class GameIndex:
             if result and info.get("result") != result:
                 continue
             if reason and info.get("reason") != reason:
+                continue
+            if info.get("plies", 0) < min_plies or (max_plies is not None and info.get("plies", 0) > max_plies):
                 continue
             rows.append({"id": e.id, "kind": e.kind, "mtime": e.mtime, **info})
         return {"total": len(rows), "indexed": len(done), "records": len(entries), "offset": offset,

@@ -14,7 +14,7 @@ from pathlib import Path
 import cshogi
 import pytest
 from browser import start_browser
-from conftest import REPO, env, train_args, wait_for
+from dash_helpers import REPO, env, train_args, wait_for
 
 ARTIFACTS = Path(os.environ.get("KEISEI_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
 
@@ -87,7 +87,7 @@ def test_a_live_board_moves_while_a_run_trains(tmp_path, dashboard_of, browser) 
 
 def test_a_recorded_game_replays_to_its_final_position(runs_dir, dashboard_of, browser) -> None:
     d = dashboard_of(runs_dir)
-    game_id = "eval_games/agent@v16_t1024/0000_agent@v16_vs_random_v1-01.kif"
+    game_id = next((runs_dir / "done" / "eval_games").rglob("*.kif")).relative_to(runs_dir / "done").as_posix()
     status, game = d.request("api/runs/done/game?id=" + urllib.parse.quote(game_id))
     assert status == 200
     browser.get(d.url + f"#/run/done/game?id={urllib.parse.quote(game_id)}")
@@ -138,3 +138,20 @@ def test_play_answers_a_clicked_move_and_refuses_an_illegal_click(runs_dir, dash
     click("7a")  # the pawn cannot go there
     wait_for(lambda: "refused" in browser.find_element("css selector", "#playmsg").text, 10)
     assert sfen_of(browser) == after and errors(browser) == []
+
+
+def test_the_board_fits_a_phone_screen_and_flips(runs_dir, dashboard_of, browser) -> None:
+    d = dashboard_of(runs_dir)
+    browser.set_window_size(390, 844)
+    game_id = "games/selfplay_00000001.kif"
+    browser.get(d.url + f"#/run/done/game?id={urllib.parse.quote(game_id)}")
+    wait_for(lambda: sfen_of(browser), 30)
+    width, inner = browser.execute_script(
+        "return [document.querySelector('svg.board').getBoundingClientRect().width, window.innerWidth]")
+    assert 250 <= width <= inner
+    top_file = lambda: browser.execute_script("return document.querySelector('svg.board text.coord').textContent")
+    assert top_file() == "9"
+    browser.find_element("xpath", "//button[text()='Flip']").click()
+    wait_for(lambda: top_file() == "1", 10)
+    browser.save_screenshot(str(ARTIFACTS / "phone_replay_flipped.png"))
+    assert errors(browser) == []

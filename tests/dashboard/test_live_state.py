@@ -9,7 +9,6 @@ import os
 import cshogi
 import pytest
 import torch
-from conftest import REPO  # noqa: F401 - the dashboard tests' conftest (puts this directory first)
 
 from keisei.models import build_model
 from keisei.shogi import Game, VecEnv

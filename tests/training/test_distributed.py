@@ -106,7 +106,8 @@ def test_two_gloo_ranks_stay_identical_only_rank0_writes_and_the_checkpoint_resu
     events = [f for f in files if f.startswith("events.out.tfevents.")]
     assert len(events) == 1 and f".{r0['pid']}." in events[0]
     assert files == sorted(["checkpoints/ckpt_192.pt", "checkpoints/latest", "config.toml", "train.log",
-                            "train.lock", *events])
+                            "train.lock", "live.json", *events])
+    assert json.loads((run / "live.json").read_text())["pid"] == r0["pid"]  # the dashboard's live view: rank 0
     acc = EventAccumulator(str(run))
     acc.Reload()
     assert [e.step for e in acc.Scalars("losses/value_loss")] == [64, 128, 192]  # global timesteps

@@ -144,6 +144,7 @@ def test_resume_without_any_checkpoint_is_an_error(tmp_path):
 def test_periodic_evaluation_callback_is_registered_when_enabled(tmp_path):
     from keisei.evaluation.callback import EvaluationCallback, periodic_evaluation
     from keisei.training.checkpoint_callback import CheckpointCallback
+    from keisei.training.live import LiveStateCallback
 
     cfg_on = tiny_config("evaluation.enable_periodic_evaluation=true")
     on = Trainer(cfg_on, run_dir=tmp_path / "on", callbacks=periodic_evaluation(cfg_on))
@@ -151,7 +152,7 @@ def test_periodic_evaluation_callback_is_registered_when_enabled(tmp_path):
     try:
         assert any(isinstance(cb, EvaluationCallback) for cb in on.callbacks.callbacks)
         assert not any(isinstance(cb, EvaluationCallback) for cb in off.callbacks.callbacks)
-        assert [type(cb) for cb in off.callbacks.callbacks] == [CheckpointCallback]
+        assert [type(cb) for cb in off.callbacks.callbacks] == [CheckpointCallback, LiveStateCallback]
     finally:
         on.close()
         off.close()

@@ -313,6 +313,8 @@ async function gamesPage(name, params) {
     h("label", {}, " player ", h("input", {name: "player", size: 14})),
     h("label", {}, " result ", h("select", {name: "result"}, h("option", {value: ""}, "any"))),
     h("label", {}, " end ", h("select", {name: "reason"}, h("option", {value: ""}, "any"))),
+    h("label", {}, " plies ", h("input", {name: "min_plies", type: "number", min: 0, size: 4, placeholder: "min"}),
+      "–", h("input", {name: "max_plies", type: "number", min: 0, size: 4, placeholder: "max"})),
     h("button", {type: "submit"}, "Filter"));
   for (const k of ["kind", "player"]) if (params.get(k)) form.elements[k].value = params.get(k);
   const list = h("div", {}, "Loading…");
